@@ -1,0 +1,54 @@
+"""Shared fixtures: one real Kafka for the session (or $KAFKA_BOOTSTRAP_SERVERS), fresh topics."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+
+from vendas.local_kafka import LocalKafka
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("localhost", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def local_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka | None]:
+    """A broker of the tests' own on free ports; None when $KAFKA_BOOTSTRAP_SERVERS is given."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield None
+        return
+    kafka = LocalKafka(tmp_path_factory.mktemp("kafka"), port=free_port(), controller_port=free_port())
+    kafka.up()
+    yield kafka
+    kafka.down()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(local_kafka: LocalKafka | None) -> str:
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or local_kafka.bootstrap_servers
+
+
+@pytest.fixture
+def new_topic(kafka_bootstrap: str) -> Callable[..., str]:
+    """Create a uniquely named topic (so tests never see each other's messages)."""
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+
+    def create(prefix: str = "teste", partitions: int = 2) -> str:
+        name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+        admin.create_topics([NewTopic(name, partitions, 1)])
+        return name
+
+    yield create
+    admin.close()

@@ -1,0 +1,46 @@
+"""The data contract shared by the producer, the consumer and the tests.
+
+Field names are Portuguese because they are the wire format the original projects used;
+everything that reads or writes a message takes the names from here.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+DEFAULT_BOOTSTRAP_SERVERS = "localhost:9092"
+DEFAULT_TOPIC = "vendas-ecommerce"
+DEFAULT_DLQ_TOPIC = "vendas-ecommerce-dlq"
+DEFAULT_TIME_ZONE = "America/Sao_Paulo"
+
+# Canonical message (seed A's fields plus unit prices).
+ID_ORDEM = "id_ordem"
+CPF_CLIENTE = "cpf_cliente"
+PRODUTOS_COMPRADOS = "produtos_comprados"
+QUANTIDADE_POR_PRODUTO = "quantidade_por_produto"
+PRECO_UNITARIO_POR_PRODUTO = "preco_unitario_por_produto"
+VALOR_TOTAL = "valor_total"
+DATA_HORA = "data_hora"
+
+# Seed B's shape: a list of {nome_produto, quantidade}, another client and date field.
+DOCUMENTO_CLIENTE = "documento_cliente"
+NOME_PRODUTO = "nome_produto"
+QUANTIDADE = "quantidade"
+DATA_HORA_VENDA = "data_hora_venda"
+
+# `data_hora` formats: ISO-8601 by default, the originals' Brazilian format on request.
+DATE_FORMATS = {"iso": "%Y-%m-%dT%H:%M:%S", "br": "%d/%m/%Y %H:%M:%S"}
+SPARK_BR_DATE_PATTERN = "dd/MM/yyyy HH:mm:ss"
+
+# Dead-letter headers: why a message was rejected and where it came from.
+HEADER_REASON = "motivo"
+HEADER_TOPIC = "topico"
+HEADER_PARTITION = "particao"
+HEADER_OFFSET = "offset"
+
+CENT = Decimal("0.01")
+
+
+def to_cents(value: Decimal | int | str) -> Decimal:
+    """Money is kept to the cent, rounded half up like a cash register."""
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)

@@ -1,0 +1,8 @@
+"""Errors a user can cause, carried up to the entry points as one Portuguese sentence."""
+
+
+class UserError(Exception):
+    """Something the user can fix (a flag, a missing Java, an unreachable broker).
+
+    Entry points log its message alone, without a traceback, and exit with code 2.
+    """
