@@ -1,0 +1,74 @@
+"""Consumidor de vendas: agrega por produto os pedidos do tópico Kafka com Spark.
+
+Uso:
+    python consumidor_vendas.py [--bootstrap-servers HOST:PORTA] [--available-now] ...
+    spark-submit --packages org.apache.spark:spark-sql-kafka-0-10_2.13:<versão do pyspark> \\
+        consumidor_vendas.py --bootstrap-servers HOST:PORTA
+
+Mostra, por produto, quantidade_total e valor_total (decimal, ao centavo); mensagens
+inválidas vão, intactas, para o tópico de mensagens rejeitadas com o motivo.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vendas import contract as c
+from vendas.cli import duration, exit_code_for, non_negative_float, positive_int, spark_conf
+from vendas.consumer import ConsumerOptions, run
+from vendas.errors import UserError
+from vendas.logs import setup_logging
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Lê pedidos do Kafka e mostra quantidade e valor vendidos por produto.",
+    )
+    parser.add_argument("-b", "--bootstrap-servers", default=c.DEFAULT_BOOTSTRAP_SERVERS,
+                        help="endereço do Kafka, HOST:PORTA[,HOST:PORTA...] (padrão: %(default)s)")
+    parser.add_argument("--topic", default=c.DEFAULT_TOPIC, help="tópico dos pedidos (padrão: %(default)s)")
+    parser.add_argument("--dlq-topic", default=c.DEFAULT_DLQ_TOPIC,
+                        help="tópico das mensagens rejeitadas (padrão: %(default)s)")
+    parser.add_argument("--starting-offsets", choices=["earliest", "latest"], default="earliest",
+                        help="onde começar quando não há checkpoint (padrão: %(default)s)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="diretório do checkpoint (padrão: .checkpoints/<tópico>)")
+    parser.add_argument("--trigger", type=non_negative_float, default=5.0, metavar="SEGUNDOS",
+                        help="intervalo entre lotes, em segundos (padrão: %(default)s)")
+    parser.add_argument("--max-offsets-per-trigger", type=positive_int, default=200_000, metavar="N",
+                        help="máximo de mensagens por lote (padrão: %(default)s)")
+    parser.add_argument("--available-now", action="store_true",
+                        help="processa o que o tópico tem agora, mostra a tabela final e termina")
+    parser.add_argument("--dedup-window", type=duration, default="24 hours", metavar="DURAÇÃO",
+                        help="por quanto tempo um id_ordem repetido é reconhecido (padrão: %(default)s)")
+    parser.add_argument("--conf", type=spark_conf, action="append", default=[], metavar="CHAVE=VALOR",
+                        help="configuração extra do Spark (pode repetir)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="mostra os logs do Spark")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    setup_logging(verbose=args.verbose)
+    options = ConsumerOptions(
+        bootstrap_servers=args.bootstrap_servers,
+        topic=args.topic,
+        dlq_topic=args.dlq_topic,
+        starting_offsets=args.starting_offsets,
+        checkpoint=args.checkpoint,
+        trigger_seconds=args.trigger,
+        max_offsets_per_trigger=args.max_offsets_per_trigger,
+        available_now=args.available_now,
+        dedup_window=args.dedup_window,
+    )
+    try:
+        run(options, conf=dict(args.conf), verbose=args.verbose)
+    except UserError as error:
+        return exit_code_for(error)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

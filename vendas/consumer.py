@@ -1,0 +1,230 @@
+"""The consumer's wiring: Kafka source -> validated orders -> two streaming queries.
+
+- totais: de-duplicate, explode, sum per product (plus rejection counts) in checkpointed
+  state, complete mode; each result is printed as a table. Exactly once for the numbers.
+- rejeitadas: rejected records, untouched, to the dead-letter topic with reason headers
+  (at least once: a rerun after a crash may write a dead letter twice, never loses one).
+
+Each query has its own checkpoint under --checkpoint, so either can be restarted alone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import StreamingQuery
+
+from vendas import contract as c
+from vendas.errors import UserError
+from vendas.kafka_admin import ensure_topic, wait_for_broker
+from vendas.spark_session import build_session
+from vendas.report import ProductTotal, Totals, format_table, totals_from_ledger
+from vendas.transforms import aggregate_ledger, dead_letters, deduplicate_orders, ledger_entries, parse_orders
+
+log = logging.getLogger(__name__)
+
+TOTALS_QUERY = "totais"
+DEAD_LETTER_QUERY = "rejeitadas"
+LAST_RESULT_FILE = "ultimo_resultado.json"
+
+
+@dataclass
+class ConsumerOptions:
+    bootstrap_servers: str = c.DEFAULT_BOOTSTRAP_SERVERS
+    topic: str = c.DEFAULT_TOPIC
+    dlq_topic: str = c.DEFAULT_DLQ_TOPIC
+    starting_offsets: str = "earliest"
+    checkpoint: Path | None = None  # default: .checkpoints/<topic>
+    trigger_seconds: float = 5.0
+    max_offsets_per_trigger: int | None = 200_000
+    available_now: bool = False
+    dedup_window: str = "24 hours"
+    kafka_options: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return (self.checkpoint or Path(".checkpoints") / self.topic).resolve()
+
+
+def kafka_records(spark: SparkSession, options: ConsumerOptions) -> DataFrame:
+    """The topic as a stream of Kafka records (Spark's own Kafka source)."""
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", options.bootstrap_servers)
+        .option("subscribe", options.topic)
+        .option("startingOffsets", options.starting_offsets)
+    )
+    if options.max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(options.max_offsets_per_trigger))
+    for key, value in options.kafka_options.items():
+        reader = reader.option(key, value)
+    return reader.load()
+
+
+class TotalsPrinter:
+    """foreachBatch sink of the totals query: prints the table when it changes.
+
+    The console sink is not fault tolerant; the numbers survive restarts through the
+    checkpointed state, and the last table is also kept beside the checkpoint so that a
+    run with nothing new to read can still show it.
+    """
+
+    def __init__(self, result_file: Path, print_each_batch: bool, out: Callable[[str], None] = print):
+        self.result_file = result_file
+        self.print_each_batch = print_each_batch
+        self.out = out
+        self.last: Totals | None = None
+        self.last_batch: int | None = None
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        totals = totals_from_ledger(batch.collect())
+        changed = totals != self.last
+        self.last, self.last_batch = totals, batch_id
+        if changed:
+            _write_atomically(self.result_file, _totals_to_json(totals, batch_id))
+            if self.print_each_batch:
+                self.out(f"\nTotais por produto (lote {batch_id}):\n{format_table(totals)}")
+
+    def final(self) -> Totals:
+        """The latest totals: this run's, else the ones saved by an earlier run."""
+        if self.last is None and self.result_file.exists():
+            self.last, self.last_batch = _totals_from_json(self.result_file.read_text())
+        return self.last or Totals()
+
+
+class DeadLetterWriter:
+    """foreachBatch sink of the rejected records: write them to the DLQ, log the reasons."""
+
+    def __init__(self, bootstrap_servers: str, dlq_topic: str):
+        self.bootstrap_servers = bootstrap_servers
+        self.dlq_topic = dlq_topic
+        self.written = 0
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        batch.persist()
+        try:
+            counts = {r["motivo"]: r["count"] for r in batch.groupBy("motivo").count().collect()}
+            if not counts:
+                return
+            (
+                batch.select("key", "value", "headers")
+                .write.format("kafka")
+                .option("kafka.bootstrap.servers", self.bootstrap_servers)
+                .option("topic", self.dlq_topic)
+                .save()
+            )
+            total = sum(counts.values())
+            self.written += total
+            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+            log.info("Lote %d: %d mensagens rejeitadas enviadas a %s (%s).",
+                     batch_id, total, self.dlq_topic, reasons)
+        finally:
+            batch.unpersist()
+
+
+@dataclass
+class RunningConsumer:
+    queries: list[StreamingQuery]
+    printer: TotalsPrinter
+    dead_letters: DeadLetterWriter
+
+    def stop(self) -> None:
+        for query in self.queries:
+            query.stop()
+
+
+def start(spark: SparkSession, options: ConsumerOptions) -> RunningConsumer:
+    """Start both streaming queries; the caller waits on them."""
+    orders = parse_orders(kafka_records(spark, options))
+    checkpoint = options.checkpoint_dir
+    checkpoint.mkdir(parents=True, exist_ok=True)
+    trigger = (
+        {"availableNow": True}
+        if options.available_now
+        else {"processingTime": f"{options.trigger_seconds} seconds"}
+    )
+    printer = TotalsPrinter(checkpoint / LAST_RESULT_FILE, print_each_batch=not options.available_now)
+    totals = aggregate_ledger(ledger_entries(deduplicate_orders(orders, options.dedup_window)))
+    totals_query = (
+        totals.writeStream.queryName(TOTALS_QUERY)
+        .outputMode("complete")
+        .foreachBatch(printer)
+        .option("checkpointLocation", str(checkpoint / TOTALS_QUERY))
+        .trigger(**trigger)
+        .start()
+    )
+    writer = DeadLetterWriter(options.bootstrap_servers, options.dlq_topic)
+    dlq_query = (
+        dead_letters(orders).writeStream.queryName(DEAD_LETTER_QUERY)
+        .foreachBatch(writer)
+        .option("checkpointLocation", str(checkpoint / DEAD_LETTER_QUERY))
+        .trigger(**trigger)
+        .start()
+    )
+    log.info("Consumindo %s em %s (checkpoint: %s).", options.topic, options.bootstrap_servers, checkpoint)
+    return RunningConsumer([totals_query, dlq_query], printer, writer)
+
+
+def run(options: ConsumerOptions, conf: dict[str, str] | None = None, verbose: bool = False) -> None:
+    """Run until Ctrl-C (or, with --available-now, until the topic is drained), then
+    print the final table. Raises UserError with one sentence for what the user can fix."""
+    wait_for_broker(options.bootstrap_servers)
+    ensure_topic(options.bootstrap_servers, options.topic)
+    ensure_topic(options.bootstrap_servers, options.dlq_topic)
+    spark = build_session("vendas-ecommerce-consumidor", conf, verbose)
+    running = start(spark, options)
+    try:
+        if options.available_now:
+            for query in running.queries:
+                query.awaitTermination()
+        else:
+            spark.streams.awaitAnyTermination()
+    except KeyboardInterrupt:
+        log.info("Interrompido: parando o consumidor (o checkpoint guarda onde parou).")
+    finally:
+        running.stop()
+    failures = [q.exception() for q in running.queries if q.exception() is not None]
+    if failures:
+        raise UserError(f"A consulta parou com erro: {_first_line(failures[0])}")
+    totals = running.printer.final()
+    batch = running.printer.last_batch
+    header = "Totais por produto" + (f" (até o lote {batch})" if batch is not None else "")
+    print(f"\n{header}:\n{format_table(totals)}", flush=True)
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(getattr(error, "desc", None) or error)
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
+
+
+def _totals_to_json(totals: Totals, batch_id: int) -> str:
+    data = asdict(totals)
+    data["lote"] = batch_id
+    return json.dumps(data, default=str, ensure_ascii=False)
+
+
+def _totals_from_json(text: str) -> tuple[Totals, int]:
+    data = json.loads(text)
+    products = [
+        ProductTotal(p["produto"], p["quantidade_total"],
+                     None if p["valor_total"] is None else Decimal(p["valor_total"]))
+        for p in data["produtos"]
+    ]
+    totals = Totals(products, data["pedidos"], Decimal(data["valor_nao_atribuido"]), data["rejeitadas"])
+    return totals, data["lote"]
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(tmp, path)
+

@@ -1,0 +1,79 @@
+"""The SparkSession the consumer runs in, with the Kafka connector and local defaults.
+
+Under `spark-submit` whatever the user set wins; under plain `python` the session asks
+Spark's own resolver for the connector at exactly the installed pyspark version.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import pyspark
+from pyspark.sql import SparkSession
+
+from vendas import contract as c
+from vendas.errors import UserError
+from vendas.java import java_executable
+
+log = logging.getLogger(__name__)
+
+SCALA_BINARY_VERSION = "2.13"
+# The one place the connector version is written: the installed pyspark's own version.
+KAFKA_CONNECTOR = f"org.apache.spark:spark-sql-kafka-0-10_{SCALA_BINARY_VERSION}:{pyspark.__version__}"
+MAVEN_CENTRAL = "https://repo1.maven.org/maven2/"
+
+# Sensible on a laptop; every one can be overridden with --conf (or spark-submit --conf).
+LOCAL_DEFAULTS: dict[str, str] = {
+    "spark.sql.shuffle.partitions": "2",
+    "spark.sql.session.timeZone": c.DEFAULT_TIME_ZONE,
+    "spark.sql.streaming.stateStore.providerClass":
+        "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.streaming.noDataProgressEventInterval": "60000",
+    "spark.driver.memory": "2g",
+}
+
+
+def _submitted_conf() -> dict[str, str]:
+    """The conf spark-submit passed down (empty under plain python)."""
+    from pyspark import SparkConf
+
+    return dict(SparkConf().getAll())
+
+
+def build_session(app_name: str, conf: dict[str, str] | None = None, verbose: bool = False) -> SparkSession:
+    """Create (or reuse) the session; ends with a UserError sentence instead of a JVM trace."""
+    java_executable()  # no Java (or an old one): say so before Spark prints a stack trace
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    submitted = _submitted_conf()
+    settings = {k: v for k, v in LOCAL_DEFAULTS.items() if k not in submitted}
+    if "spark.master" not in submitted:
+        settings["spark.master"] = "local[*]"
+    if "spark.jars.packages" not in submitted and "spark.jars" not in submitted:
+        settings["spark.jars.packages"] = KAFKA_CONNECTOR
+        # Only Maven Central: Spark's default list also asks a third-party repository
+        # that may be unreachable, which floods the console with resolution errors.
+        settings.setdefault("spark.jars.ivySettings", str(_ivy_settings()))
+    settings.update(conf or {})
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    try:
+        spark = builder.getOrCreate()
+    except Exception as error:  # the JVM did not start: pyspark raises a bare RuntimeError
+        raise UserError(
+            "O Spark não iniciou. Se a mensagem acima fala em resolver dependências, o conector "
+            f"{KAFKA_CONNECTOR} não pôde ser baixado do Maven Central: verifique a conexão "
+            f"(na primeira execução) ou use spark-submit --packages {KAFKA_CONNECTOR}."
+        ) from error
+    spark.sparkContext.setLogLevel("WARN" if verbose else "ERROR")
+    return spark
+
+
+def _ivy_settings() -> Path:
+    """An Ivy settings file that resolves from the local Maven repository and Maven Central."""
+    path = Path(__file__).with_name("ivysettings.xml")
+    return path
