@@ -52,3 +52,16 @@ def new_topic(kafka_bootstrap: str) -> Callable[..., str]:
 
     yield create
     admin.close()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession (with the Kafka connector) for every test that needs Spark."""
+    from vendas.spark_session import build_session
+
+    session = build_session(
+        "vendas-ecommerce-testes",
+        conf={"spark.master": "local[2]", "spark.ui.enabled": "false", "spark.driver.memory": "1g"},
+    )
+    yield session
+    session.stop()

@@ -1,0 +1,122 @@
+"""The transforms on small in-memory DataFrames: validation, items, de-duplication, sums."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from pyspark.sql import DataFrame, Row
+from pyspark.sql import functions as F
+from pyspark.testing import assertDataFrameEqual
+
+from tests.corpus import CANONICAL, MALFORMED, SEED_A, SEED_B, VALID_ODDITIES, expected_totals, variant
+from tests.kafka_records import kafka_frame
+from vendas.report import totals_from_ledger
+from vendas.transforms import REASONS, aggregate_ledger, dead_letters, ledger_entries, parse_orders
+
+
+def parsed(frame: DataFrame) -> list[Row]:
+    """parse_orders' rows, with data_hora as text in the session time zone."""
+    orders = parse_orders(frame)
+    return orders.withColumn("data_hora", F.date_format("data_hora", "yyyy-MM-dd HH:mm:ss")).collect()
+
+
+def test_corpus_covers_at_least_20_kinds_and_every_reason():
+    assert len(MALFORMED) >= 20
+    assert {reason for _, _, reason in MALFORMED} == set(REASONS)
+
+
+def test_every_malformed_kind_is_rejected_with_its_reason(spark):
+    frame = kafka_frame(spark, [message for _, message, _ in MALFORMED] + [None])
+    reasons = {r["offset"]: r["motivo"] for r in parse_orders(frame).select("offset", "motivo").collect()}
+    got = {kind: reasons[i] for i, (kind, _, _) in enumerate(MALFORMED)}
+    assert got == {kind: reason for kind, _, reason in MALFORMED}
+    assert reasons[len(MALFORMED)] == "mensagem_vazia"  # a null value (tombstone)
+
+
+def test_canonical_message_is_parsed_to_exact_items(spark):
+    [row] = parsed(kafka_frame(spark, [CANONICAL]))
+    assert row["motivo"] is None
+    assert row["id_ordem"] == CANONICAL["id_ordem"]
+    assert [tuple(i) for i in row["itens"]] == [
+        ("Mouse", 2, Decimal("179.80")),
+        ("Teclado", 1, Decimal("149.90")),
+    ]
+    assert row["valor_nao_atribuido"] == Decimal("0.00")
+    assert row["data_hora"] == "2026-11-23 14:05:09"
+
+
+def test_originals_shapes_count_quantities_but_not_invented_values(spark):
+    rows = parsed(kafka_frame(spark, [SEED_A, SEED_B]))
+    seed_a, seed_b = rows
+    assert (seed_a["motivo"], seed_b["motivo"]) == (None, None)
+    assert [tuple(i) for i in seed_a["itens"]] == [("Teclado", 2, None), ("Mouse", 1, None)]
+    assert [tuple(i) for i in seed_b["itens"]] == [
+        ("Mouse Logitech MX Master 3", 2, None),
+        ("Torradeira Oster", 1, None),
+        ("Mouse Logitech MX Master 3", 1, None),
+    ]
+    assert seed_a["valor_nao_atribuido"] == Decimal("5230.00")
+    assert seed_b["valor_nao_atribuido"] == Decimal("4187.33")
+    # Brazilian dates are read (the originals' own consumer got null here).
+    assert seed_a["data_hora"] == "2025-06-10 12:34:56"
+    assert seed_b["data_hora"] == "2025-11-23 08:15:02"
+
+
+@pytest.mark.parametrize("kind, message", VALID_ODDITIES, ids=[k for k, _ in VALID_ODDITIES])
+def test_odd_but_valid_messages_count(spark, kind, message):
+    [row] = parse_orders(kafka_frame(spark, [message])).collect()
+    assert row["motivo"] is None, kind
+    assert sum(i["valor"] for i in row["itens"]) == Decimal("329.70")
+
+
+def test_time_zone_offsets_are_converted_to_session_time(spark):
+    [row] = parsed(kafka_frame(spark, [variant(CANONICAL, data_hora="2026-11-23T17:05:09Z")]))
+    assert row["data_hora"] == "2026-11-23 14:05:09"  # America/Sao_Paulo is UTC-3
+
+
+def test_ledger_sums_products_orders_and_rejections(spark):
+    messages = [
+        CANONICAL,
+        variant(CANONICAL, id_ordem="outro", quantidade_por_produto={"Mouse": 1, "Teclado": 3},
+                valor_total=Decimal("539.60")),
+        SEED_A,
+        SEED_B,
+        "lixo",
+        variant(CANONICAL, valor_total=1),
+    ]
+    orders = parse_orders(kafka_frame(spark, messages))
+    totals = totals_from_ledger(aggregate_ledger(ledger_entries(orders)).collect())
+    expected = expected_totals([m for m in messages[:4]])
+    assert {p.produto: (p.quantidade_total, p.valor_total) for p in totals.produtos} == expected
+    assert expected["Mouse"] == (2 + 1 + 1, Decimal("269.70"))  # seed A's Mouse adds quantity only
+    assert totals.pedidos == 4
+    assert totals.valor_nao_atribuido == Decimal("9417.33")
+    assert totals.rejeitadas == {"json_invalido": 1, "valor_total_inconsistente": 1}
+
+
+def test_aggregate_ledger_schema_keeps_money_decimal(spark):
+    orders = parse_orders(kafka_frame(spark, [CANONICAL]))
+    result = aggregate_ledger(ledger_entries(orders))
+    assert dict(result.dtypes)["valor_total"] == "decimal(38,2)"
+    assertDataFrameEqual(
+        result.select("tipo", "chave", "quantidade_total", "valor_total"),
+        [
+            Row(tipo="produto", chave="Mouse", quantidade_total=2, valor_total=Decimal("179.80")),
+            Row(tipo="produto", chave="Teclado", quantidade_total=1, valor_total=Decimal("149.90")),
+        ],
+    )
+
+
+def test_dead_letters_keep_bytes_and_carry_reason_and_source(spark):
+    raw = b'{"id_ordem": "\xc3\x28"}'
+    frame = kafka_frame(spark, [CANONICAL, raw], topic="vendas-x")
+    [letter] = dead_letters(parse_orders(frame)).collect()
+    assert letter["key"] == b"k1"
+    assert letter["value"] == raw
+    assert {h["key"]: h["value"].decode() for h in letter["headers"]} == {
+        "motivo": "utf8_invalido",
+        "topico": "vendas-x",
+        "particao": "0",
+        "offset": "1",
+    }
