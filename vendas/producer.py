@@ -1,0 +1,383 @@
+"""Sending orders to Kafka: delivery accounting, rate control, progress and summary.
+
+Every order is sent keyed by `id_ordem` with acks=all and idempotence, so a retry after a
+broker hiccup neither loses nor duplicates it. Nothing is counted as delivered until the
+broker acknowledged it: futures are kept in send order and harvested as they complete
+(no callback per record), and a run that ends with anything unacknowledged says so and
+exits non-zero.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import signal
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+from kafka.partitioner import Partitioner
+
+from vendas.contract import DEFAULT_BOOTSTRAP_SERVERS, DEFAULT_TOPIC
+from vendas.errors import UserError
+from vendas.kafka_admin import ensure_topic
+from vendas.orders import Order
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RATE = 100.0
+PROGRESS_INTERVAL_S = 5.0
+# Rate control sends in bursts at most this far apart: small enough to look steady,
+# large enough not to wake up thousands of times per second.
+BURST_INTERVAL_S = 0.005
+# With --rate 0, how many orders go out between looks at the clock, the signals and acks.
+UNPACED_BURST = 1000
+# kafka-python 3 has no buffer_memory bound: the run stops generating while this many
+# orders await acknowledgement (e.g. while the broker restarts), so memory stays bounded.
+MAX_PENDING = 200_000
+
+# Measured on the local broker (bench/producer.py and the notes in the commit history):
+# larger batches and a little linger cut the per-request overhead; lz4 costs little CPU
+# and shrinks these JSON batches about 4x.
+PRODUCER_CONFIG: dict[str, Any] = {
+    "acks": "all",
+    "enable_idempotence": True,
+    "compression_type": "lz4",
+    "linger_ms": 20,
+    "batch_size": 1024 * 1024,
+    "max_request_size": 4 * 1024 * 1024,
+    "retries": 2**31 - 1,
+    "delivery_timeout_ms": 120_000,
+    "max_in_flight_requests_per_connection": 5,
+}
+
+
+# --- partitioning ------------------------------------------------------------------------
+
+_MASK32 = 0xFFFFFFFF
+_M = 0x5BD1E995
+_WORDS: dict[int, struct.Struct] = {}
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 (same results as kafka-python's and the Java client's).
+
+    kafka-python's pure-Python version works byte by byte; unpacking 32-bit words in one
+    struct call halves the cost, which matters at tens of thousands of sends a second.
+    """
+    length = len(data)
+    n_words = length >> 2
+    words = _WORDS.get(n_words)
+    if words is None:
+        words = _WORDS[n_words] = struct.Struct(f"<{n_words}I")
+    h = (0x9747B28C ^ length) & _MASK32
+    for k in words.unpack_from(data):
+        k = (k * _M) & _MASK32
+        k = ((k ^ (k >> 24)) * _M) & _MASK32
+        h = ((h * _M) & _MASK32) ^ k
+    extra = length & 3
+    if extra:
+        base = length & ~3
+        if extra >= 3:
+            h ^= data[base + 2] << 16
+        if extra >= 2:
+            h ^= data[base + 1] << 8
+        h = ((h ^ data[base]) * _M) & _MASK32
+    h ^= h >> 13
+    h = (h * _M) & _MASK32
+    return h ^ (h >> 15)
+
+
+class KeyHashPartitioner(Partitioner):
+    """Kafka's default keyed partitioning (murmur2 of the key), computed faster.
+
+    The same key always lands on the same partition as with the Java client or
+    kafka-python's DefaultPartitioner, so consumers relying on key locality still can.
+    """
+
+    def __init__(self) -> None:
+        self._sorted: dict[str, list[int]] = {}
+
+    def partition(self, topic, key, serialized_key, value, serialized_value, cluster) -> int:
+        partitions = cluster.partitions_for_topic(topic)
+        if not partitions:
+            raise ValueError(f"Topic {topic} not found in ClusterMetadata")
+        ordered = self._sorted.get(topic)
+        if ordered is None or len(ordered) != len(partitions):
+            ordered = self._sorted[topic] = sorted(partitions)
+        if serialized_key is None:
+            return random.choice(ordered)
+        return ordered[(murmur2(serialized_key) & 0x7FFFFFFF) % len(ordered)]
+
+
+def create_producer(bootstrap_servers: str, **overrides: Any) -> KafkaProducer:
+    """A KafkaProducer with the project's delivery settings (overridable for benchmarks)."""
+    config = {**PRODUCER_CONFIG, "partitioner": KeyHashPartitioner(), **overrides}
+    try:
+        return KafkaProducer(bootstrap_servers=bootstrap_servers, **config)
+    except KafkaError as error:
+        raise UserError(
+            f"Não foi possível conectar o produtor ao Kafka em {bootstrap_servers}: {error}."
+        ) from None
+
+
+# --- delivery accounting -----------------------------------------------------------------
+
+class DeliveryTracker:
+    """Counts acknowledged and failed sends from their futures, without callbacks.
+
+    Futures complete roughly in send order; `collect()` pops the completed ones from the
+    front. A callback per record would cost more than the send itself at these rates.
+    """
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.acked = 0
+        self.failed = 0
+        self.first_error: BaseException | None = None
+        self._pending: deque = deque()
+        self.track = self._pending.append  # the hot path: one deque append per send
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def record_failure(self, error: BaseException) -> None:
+        """A send that never made it into the producer (e.g. its buffer stayed full)."""
+        self.failed += 1
+        if self.first_error is None:
+            self.first_error = error
+
+    def collect(self) -> None:
+        """Count every future completed at the front of the queue."""
+        pending = self._pending
+        while pending and pending[0].is_done:
+            future = pending.popleft()
+            if future.exception is None:
+                self.acked += 1
+            else:
+                self.record_failure(future.exception)
+
+    def finish(self) -> None:
+        """After the final flush: whatever is still pending was not acknowledged."""
+        pending = self._pending
+        while pending:
+            future = pending.popleft()
+            if future.is_done and future.exception is None:
+                self.acked += 1
+            else:
+                self.record_failure(future.exception or TimeoutError("sem confirmação"))
+
+
+# --- pacing ------------------------------------------------------------------------------
+
+class Pacer:
+    """Decides how many orders are due, against a monotonic clock (no busy spinning).
+
+    Order i (0-based) is due at start + i / rate. Being late (a slow broker) is made up by
+    sending faster; being early means sleeping until the next burst is due.
+    """
+
+    def __init__(self, rate: float, burst_interval_s: float = BURST_INTERVAL_S) -> None:
+        self.rate = rate
+        self.start = time.monotonic()
+        # at high rates, wait for a small burst rather than waking up per order
+        self._burst = max(1.0, rate * burst_interval_s)
+
+    def due(self, sent: int, now: float) -> int:
+        """How many more orders should have been sent by `now`."""
+        return math.floor((now - self.start) * self.rate) + 1 - sent
+
+    def next_burst_at(self, sent: int) -> float:
+        return self.start + (sent + self._burst - 1) / self.rate
+
+
+# --- the run -----------------------------------------------------------------------------
+
+@dataclass
+class Summary:
+    sent: int
+    acked: int
+    failed: int
+    elapsed_s: float
+    first_error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Everything sent was acknowledged."""
+        return self.failed == 0 and self.acked == self.sent
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+
+@dataclass
+class StopRequest:
+    """Set by SIGINT/SIGTERM; the send loop looks at it between bursts."""
+
+    signals: int = 0
+    name: str = ""
+    _handlers: dict = field(default_factory=dict)
+
+    @property
+    def requested(self) -> bool:
+        return self.signals > 0
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.signals += 1
+        self.name = signal.Signals(signum).name
+        if self.signals > 1:  # a second Ctrl-C: stop waiting for acknowledgements
+            raise KeyboardInterrupt
+
+    def install(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._handlers[signum] = signal.signal(signum, self._handle)
+
+    def restore(self) -> None:
+        for signum, handler in self._handlers.items():
+            signal.signal(signum, handler)
+        self._handlers.clear()
+
+
+def fmt_int(n: float) -> str:
+    """Brazilian thousands separator: 15000 -> '15.000'."""
+    return f"{n:,.0f}".replace(",", ".")
+
+
+def fmt_float(x: float, decimals: int = 1) -> str:
+    return f"{x:,.{decimals}f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+class _Progress:
+    def __init__(self, tracker: DeliveryTracker, interval_s: float) -> None:
+        self.tracker = tracker
+        self.interval_s = interval_s
+        self.last_at = time.monotonic()
+        self.last_sent = 0
+        self.next_at = self.last_at + interval_s
+
+    def maybe_log(self, now: float) -> None:
+        if now < self.next_at:
+            return
+        t = self.tracker
+        rate = (t.sent - self.last_sent) / (now - self.last_at)
+        log.info("Progresso: %s enviados, %s confirmados, %s falhas, %s pedidos/s.",
+                 fmt_int(t.sent), fmt_int(t.acked), fmt_int(t.failed), fmt_int(rate))
+        self.last_at, self.last_sent = now, t.sent
+        self.next_at = now + self.interval_s
+
+
+def send_orders(producer: KafkaProducer, topic: str, orders: Iterator[Order], *,
+                count: int | None = None, rate: float = 0.0,
+                stop: StopRequest | None = None,
+                progress_interval_s: float = PROGRESS_INTERVAL_S,
+                flush_timeout_s: float | None = None,
+                sleep: Callable[[float], None] = time.sleep) -> Summary:
+    """Send `count` orders (None: until `stop`) at `rate` per second (0: flat out), then flush."""
+    stop = stop or StopRequest()
+    tracker = DeliveryTracker()
+    track = tracker.track
+    send = producer.send
+    next_order = orders.__next__
+    progress = _Progress(tracker, progress_interval_s)
+    pacer = Pacer(rate) if rate > 0 else None
+    started = time.monotonic()
+    sent = 0
+
+    try:
+        while not stop.requested and (count is None or sent < count):
+            now = time.monotonic()
+            progress.maybe_log(now)
+            tracker.collect()
+            if tracker.pending >= MAX_PENDING:
+                sleep(0.01)
+                continue
+            if pacer is None:
+                burst = UNPACED_BURST
+            else:
+                burst = pacer.due(sent, now)
+                if burst <= 0:
+                    # sleep in short steps so that a signal is noticed promptly
+                    sleep(min(pacer.next_burst_at(sent) - now, 0.1))
+                    continue
+                burst = min(burst, UNPACED_BURST)
+            if count is not None:
+                burst = min(burst, count - sent)
+            for _ in range(burst):
+                order = next_order()
+                try:
+                    track(send(topic, value=order.encode(), key=order.key))
+                except KafkaError as error:  # e.g. buffer full for max_block_ms
+                    tracker.record_failure(error)
+                sent += 1
+            tracker.sent = sent
+        if stop.requested:
+            log.info("Sinal %s recebido: aguardando a confirmação de %s pedidos em trânsito "
+                     "(Ctrl-C de novo para não esperar).", stop.name,
+                     fmt_int(sent - tracker.acked - tracker.failed))
+        producer.flush(timeout=flush_timeout_s)
+    except KafkaError as error:  # the flush timed out
+        log.error("Nem todos os pedidos foram confirmados a tempo: %s.", error)
+    except KeyboardInterrupt:
+        log.warning("Interrompido sem esperar as confirmações pendentes.")
+    tracker.sent = sent
+    tracker.finish()
+    return Summary(sent, tracker.acked, tracker.failed, time.monotonic() - started,
+                   repr(tracker.first_error) if tracker.first_error else None)
+
+
+@dataclass
+class ProducerOptions:
+    """What the CLI asks for (see produtor_vendas.py)."""
+
+    bootstrap_servers: str = DEFAULT_BOOTSTRAP_SERVERS
+    topic: str = DEFAULT_TOPIC
+    count: int | None = None
+    rate: float = DEFAULT_RATE
+    progress_interval_s: float = PROGRESS_INTERVAL_S
+    producer_config: dict[str, Any] = field(default_factory=dict)
+
+
+def log_summary(summary: Summary) -> None:
+    level = logging.INFO if summary.ok else logging.ERROR
+    log.log(level, "Resumo: %s enviados, %s confirmados, %s falhas em %s s (%s pedidos/s).",
+            fmt_int(summary.sent), fmt_int(summary.acked), fmt_int(summary.failed),
+            fmt_float(summary.elapsed_s), fmt_int(summary.rate))
+    if not summary.ok:
+        log.error("%s pedidos não foram confirmados pelo Kafka (primeiro erro: %s).",
+                  fmt_int(summary.sent - summary.acked), summary.first_error)
+
+
+def run(options: ProducerOptions, orders: Iterator[Order]) -> Summary:
+    """Create the topic if missing, send, flush, close; signals end the run cleanly."""
+    ensure_topic(options.bootstrap_servers, options.topic)
+    producer = create_producer(options.bootstrap_servers, **options.producer_config)
+    stop = StopRequest()
+    stop.install()
+    try:
+        what = f"{fmt_int(options.count)} pedidos" if options.count is not None else "pedidos"
+        pace = f"{fmt_int(options.rate)} por segundo" if options.rate > 0 else "o mais rápido possível"
+        log.info("Enviando %s para o tópico %s em %s, %s%s.", what, options.topic,
+                 options.bootstrap_servers, pace,
+                 "" if options.count is not None else " (Ctrl-C para parar)")
+        summary = send_orders(producer, options.topic, orders, count=options.count,
+                              rate=options.rate, stop=stop,
+                              progress_interval_s=options.progress_interval_s)
+    finally:
+        try:
+            producer.close(timeout=5)
+        except KeyboardInterrupt:
+            pass
+        stop.restore()
+    log_summary(summary)
+    return summary
