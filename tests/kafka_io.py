@@ -1,0 +1,94 @@
+"""Test-side Kafka I/O: send known messages, read a whole topic back, run the two CLIs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterable
+from decimal import Decimal
+from pathlib import Path
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def send_all(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes | None]]) -> int:
+    """Send (key, value) records in order, wait for every acknowledgement."""
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    futures = [producer.send(topic, key=key, value=value) for key, value in records]
+    producer.flush()
+    for future in futures:
+        future.get(timeout=30)  # raises if any record was not acknowledged
+    producer.close()
+    return len(futures)
+
+
+def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[ConsumerRecord]:
+    """Every record the topic holds now, partition by partition, in offset order."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        deadline = time.monotonic() + timeout_s
+        partitions = None
+        while not partitions:
+            partitions = consumer.partitions_for_topic(topic)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"topic {topic} has no partitions")
+        assignment = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(assignment)
+        consumer.seek_to_beginning(*assignment)
+        end = consumer.end_offsets(assignment)
+        records: list[ConsumerRecord] = []
+        while any(consumer.position(tp) < end[tp] for tp in assignment):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"read {len(records)} records of {topic} before the timeout")
+            for batch in consumer.poll(timeout_ms=1000).values():
+                records.extend(batch)
+        return sorted(records, key=lambda r: (r.partition, r.offset))
+    finally:
+        consumer.close()
+
+
+def cli_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYSPARK_PYTHON", sys.executable)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def run_producer(bootstrap: str, topic: str, *args: str, timeout_s: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "produtor_vendas.py"), "-b", bootstrap, "--topic", topic, *args],
+        capture_output=True, text=True, timeout=timeout_s, env=cli_env(), check=False,
+    )
+
+
+def consumer_command(bootstrap: str, topic: str, checkpoint: Path, *args: str) -> list[str]:
+    return [
+        sys.executable, str(REPO_ROOT / "consumidor_vendas.py"), "-b", bootstrap, "--topic", topic,
+        "--dlq-topic", f"{topic}-dlq", "--checkpoint", str(checkpoint), *args,
+    ]
+
+
+def run_consumer(bootstrap: str, topic: str, checkpoint: Path, *args: str,
+                 timeout_s: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        consumer_command(bootstrap, topic, checkpoint, "--available-now", *args),
+        capture_output=True, text=True, timeout=timeout_s, env=cli_env(), check=False,
+    )
+
+
+def parse_table(output: str) -> list[tuple[str, int, Decimal | None]]:
+    """The last table the consumer printed: (produto, quantidade_total, valor_total)."""
+    tables: list[list[tuple[str, int, Decimal | None]]] = []
+    for line in output.splitlines():
+        if line.startswith("|produto"):
+            tables.append([])
+        elif line.startswith("|") and tables:
+            name, quantity, value = (cell.strip() for cell in line.strip("|").split("|"))
+            tables[-1].append((name, int(quantity), None if value == "n/d" else Decimal(value)))
+    assert tables, f"no table in the consumer's output:\n{output}"
+    return tables[-1]

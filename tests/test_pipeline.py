@@ -1,0 +1,72 @@
+"""End to end on a real Kafka: the producer's orders, the consumer's totals, to the cent."""
+
+from __future__ import annotations
+
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from tests.corpus import expected_totals
+from tests.kafka_io import REPO_ROOT, cli_env, parse_table, read_topic, run_consumer, run_producer
+from vendas.spark_session import KAFKA_CONNECTOR
+
+pytestmark = pytest.mark.integration
+
+
+def decoded(records) -> list[dict]:
+    return [json.loads(r.value, parse_float=Decimal) for r in records]
+
+
+def table_as_totals(table):
+    return {name: (quantity, value) for name, quantity, value in table}
+
+
+def test_10000_orders_totals_match_the_topic_to_the_cent(kafka_bootstrap, new_topic, tmp_path):
+    topic = new_topic("vendas")
+    produced = run_producer(kafka_bootstrap, topic, "--count", "10000", "--rate", "0", "--seed", "20261124")
+    assert produced.returncode == 0, produced.stderr
+
+    records = read_topic(kafka_bootstrap, topic)
+    assert len(records) == 10000
+    messages = decoded(records)
+    assert all(r.key.decode() == m["id_ordem"] for r, m in zip(records, messages))
+    expected = expected_totals(messages)
+
+    consumed = run_consumer(kafka_bootstrap, topic, tmp_path / "ckpt")
+    assert consumed.returncode == 0, consumed.stderr
+    table = parse_table(consumed.stdout)
+    assert table_as_totals(table) == expected
+    values = [value for _, _, value in table]
+    assert values == sorted(values, reverse=True)  # sorted by valor_total, descending
+    assert "pedidos contados: 10000;" in consumed.stdout
+    assert "mensagens rejeitadas: 0" in consumed.stdout
+
+
+def test_spark_submit_with_packages_gives_the_same_totals(kafka_bootstrap, new_topic, tmp_path):
+    topic = new_topic("vendas")
+    assert run_producer(kafka_bootstrap, topic, "--count", "300", "--rate", "0", "--seed", "7").returncode == 0
+    expected = expected_totals(decoded(read_topic(kafka_bootstrap, topic)))
+    import subprocess
+
+    submit = Path(sys.executable).with_name("spark-submit")
+    result = subprocess.run(
+        [str(submit), "--master", "local[2]", "--packages", KAFKA_CONNECTOR,
+         str(REPO_ROOT / "consumidor_vendas.py"), "-b", kafka_bootstrap, "--topic", topic,
+         "--dlq-topic", f"{topic}-dlq", "--checkpoint", str(tmp_path / "ckpt"), "--available-now"],
+        capture_output=True, text=True, timeout=300, env=cli_env(), check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert table_as_totals(parse_table(result.stdout)) == expected
+
+
+def test_second_run_without_new_data_prints_the_same_totals(kafka_bootstrap, new_topic, tmp_path):
+    topic = new_topic("vendas")
+    assert run_producer(kafka_bootstrap, topic, "--count", "200", "--rate", "0", "--seed", "3").returncode == 0
+    first = run_consumer(kafka_bootstrap, topic, tmp_path / "ckpt")
+    second = run_consumer(kafka_bootstrap, topic, tmp_path / "ckpt")
+    assert first.returncode == second.returncode == 0
+    assert parse_table(second.stdout) == parse_table(first.stdout)
+    assert "pedidos contados: 200;" in second.stdout

@@ -1,0 +1,79 @@
+"""`make demo`: the producer at a steady rate in the background, the consumer in front.
+
+Ctrl-C stops both cleanly: each gets one SIGINT (the producer flushes and prints its
+summary, the consumer stops its queries at a batch boundary); the broker keeps running.
+
+Usage: python -m vendas.demo [--bootstrap-servers HOST:PORTA] [--rate 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from vendas import contract as c
+from vendas.cli import exit_code_for, non_negative_float
+from vendas.errors import UserError
+from vendas.kafka_admin import ensure_topic
+from vendas.logs import setup_logging
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+STOP_TIMEOUT_S = 60
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vendas.demo", description=__doc__.splitlines()[0])
+    parser.add_argument("-b", "--bootstrap-servers", default=c.DEFAULT_BOOTSTRAP_SERVERS)
+    parser.add_argument("--topic", default=c.DEFAULT_TOPIC)
+    parser.add_argument("--rate", type=non_negative_float, default=200.0, help="pedidos por segundo")
+    parser.add_argument("--trigger", type=non_negative_float, default=5.0, help="segundos entre lotes")
+    args = parser.parse_args(argv)
+    setup_logging()
+    try:
+        ensure_topic(args.bootstrap_servers, args.topic)
+    except UserError as error:
+        return exit_code_for(error)
+
+    common = ["--bootstrap-servers", args.bootstrap_servers, "--topic", args.topic]
+    # Own sessions: the terminal's Ctrl-C reaches only this process, which then stops
+    # each child exactly once (a second SIGINT would make them skip their clean stop).
+    producer = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "produtor_vendas.py"), *common, "--rate", str(args.rate)],
+        start_new_session=True,
+    )
+    consumer = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "consumidor_vendas.py"), *common, "--trigger", str(args.trigger)],
+        start_new_session=True,
+    )
+    log.info("Demonstração rodando: produtor a %.0f pedidos/s, consumidor com lotes a cada %.0f s. "
+             "Ctrl-C para parar.", args.rate, args.trigger)
+    try:
+        consumer.wait()
+        log.error("O consumidor terminou sozinho (código %d); parando o produtor.", consumer.returncode)
+    except KeyboardInterrupt:
+        log.info("Parando produtor e consumidor...")
+    for process in (producer, consumer):
+        _stop(process)
+    return 0 if consumer.returncode in (0, -signal.SIGINT) else 1
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        log.warning("PID %d não parou em %d s; encerrando.", process.pid, STOP_TIMEOUT_S)
+        process.kill()
+        process.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
