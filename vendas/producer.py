@@ -57,6 +57,8 @@ PRODUCER_CONFIG: dict[str, Any] = {
     "retries": 2**31 - 1,
     "delivery_timeout_ms": 120_000,
     "max_in_flight_requests_per_connection": 5,
+    # reconnect quickly after a broker restart (the default backs off up to 30 s)
+    "reconnect_backoff_max_ms": 1000,
 }
 
 
