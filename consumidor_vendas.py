@@ -43,6 +43,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="processa o que o tópico tem agora, mostra a tabela final e termina")
     parser.add_argument("--dedup-window", type=duration, default="24 hours", metavar="DURAÇÃO",
                         help="por quanto tempo um id_ordem repetido é reconhecido (padrão: %(default)s)")
+    parser.add_argument("--window", type=duration, default=None, metavar="DURAÇÃO",
+                        help="mostra também totais por janela de data_hora, ex.: \"1 minute\"")
+    parser.add_argument("--watermark", type=duration, default="10 minutes", metavar="DURAÇÃO",
+                        help="atraso tolerado nas janelas; mais antigos só entram nos totais "
+                             "(padrão: %(default)s)")
     parser.add_argument("--conf", type=spark_conf, action="append", default=[], metavar="CHAVE=VALOR",
                         help="configuração extra do Spark (pode repetir)")
     parser.add_argument("-v", "--verbose", action="store_true", help="mostra os logs do Spark")
@@ -62,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         max_offsets_per_trigger=args.max_offsets_per_trigger,
         available_now=args.available_now,
         dedup_window=args.dedup_window,
+        window=args.window,
+        watermark=args.watermark,
     )
     try:
         run(options, conf=dict(args.conf), verbose=args.verbose)

@@ -20,19 +20,29 @@ from decimal import Decimal
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from vendas import contract as c
+from vendas.broker_watch import BrokerWatch
 from vendas.errors import UserError
 from vendas.kafka_admin import ensure_topic, wait_for_broker
 from vendas.spark_session import build_session
-from vendas.report import ProductTotal, Totals, format_table, totals_from_ledger
-from vendas.transforms import aggregate_ledger, dead_letters, deduplicate_orders, ledger_entries, parse_orders
+from vendas.report import ProductTotal, Totals, format_table, format_windows, totals_from_ledger
+from vendas.transforms import (
+    aggregate_ledger,
+    dead_letters,
+    deduplicate_orders,
+    ledger_entries,
+    parse_orders,
+    windowed_totals,
+)
 
 log = logging.getLogger(__name__)
 
 TOTALS_QUERY = "totais"
 DEAD_LETTER_QUERY = "rejeitadas"
+WINDOWS_QUERY = "janelas"
 LAST_RESULT_FILE = "ultimo_resultado.json"
 
 
@@ -47,6 +57,8 @@ class ConsumerOptions:
     max_offsets_per_trigger: int | None = 200_000
     available_now: bool = False
     dedup_window: str = "24 hours"
+    window: str | None = None  # e.g. "1 minute": also totals per event-time window
+    watermark: str = "10 minutes"
     kafka_options: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -130,6 +142,23 @@ class DeadLetterWriter:
             batch.unpersist()
 
 
+class WindowPrinter:
+    """foreachBatch sink of the windowed totals (update mode): prints the changed windows."""
+
+    def __init__(self, out: Callable[[str], None] = print):
+        self.out = out
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        rows = batch.select(
+            F.col("janela.start").alias("ordem"),
+            F.date_format("janela.start", "dd/MM/yyyy HH:mm:ss").alias("inicio_janela"),
+            F.date_format("janela.end", "dd/MM/yyyy HH:mm:ss").alias("fim_janela"),
+            "produto", "quantidade_total", "valor_total",
+        ).collect()
+        if rows:
+            self.out(f"\nJanelas atualizadas (lote {batch_id}):\n{format_windows(rows)}")
+
+
 @dataclass
 class RunningConsumer:
     queries: list[StreamingQuery]
@@ -169,8 +198,18 @@ def start(spark: SparkSession, options: ConsumerOptions) -> RunningConsumer:
         .trigger(**trigger)
         .start()
     )
+    queries = [totals_query, dlq_query]
+    if options.window:
+        queries.append(
+            windowed_totals(orders, options.window, options.watermark).writeStream.queryName(WINDOWS_QUERY)
+            .outputMode("update")
+            .foreachBatch(WindowPrinter())
+            .option("checkpointLocation", str(checkpoint / WINDOWS_QUERY))
+            .trigger(**trigger)
+            .start()
+        )
     log.info("Consumindo %s em %s (checkpoint: %s).", options.topic, options.bootstrap_servers, checkpoint)
-    return RunningConsumer([totals_query, dlq_query], printer, writer)
+    return RunningConsumer(queries, printer, writer)
 
 
 def run(options: ConsumerOptions, conf: dict[str, str] | None = None, verbose: bool = False) -> None:
@@ -181,6 +220,8 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None, verbose: b
     ensure_topic(options.bootstrap_servers, options.dlq_topic)
     spark = build_session("vendas-ecommerce-consumidor", conf, verbose)
     running = start(spark, options)
+    watch = BrokerWatch(options.bootstrap_servers)
+    watch.start()
     try:
         if options.available_now:
             for query in running.queries:
@@ -190,6 +231,7 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None, verbose: b
     except KeyboardInterrupt:
         log.info("Interrompido: parando o consumidor (o checkpoint guarda onde parou).")
     finally:
+        watch.stop()
         running.stop()
     failures = [q.exception() for q in running.queries if q.exception() is not None]
     if failures:

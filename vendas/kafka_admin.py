@@ -29,6 +29,17 @@ def _host_port(bootstrap_servers: str) -> list[tuple[str, int]]:
     return addresses
 
 
+def broker_reachable(bootstrap_servers: str, timeout_s: float = 2.0) -> bool:
+    """True if any bootstrap address accepts a TCP connection."""
+    for address in _host_port(bootstrap_servers):
+        try:
+            with socket.create_connection(address, timeout=timeout_s):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def wait_for_broker(bootstrap_servers: str, timeout_s: float = 10.0) -> None:
     """Fail fast, with one sentence, when no broker listens at the address.
 
@@ -36,14 +47,10 @@ def wait_for_broker(bootstrap_servers: str, timeout_s: float = 10.0) -> None:
     NoBrokersAvailable; a TCP probe gives a clear answer within `timeout_s`.
     """
     deadline = time.monotonic() + timeout_s
-    addresses = _host_port(bootstrap_servers)
+    _host_port(bootstrap_servers)  # a malformed address is a usage error, not an outage
     while True:
-        for address in addresses:
-            try:
-                with socket.create_connection(address, timeout=2.0):
-                    return
-            except OSError:
-                continue
+        if broker_reachable(bootstrap_servers):
+            return
         if time.monotonic() >= deadline:
             raise UserError(
                 f"Não foi possível conectar ao Kafka em {bootstrap_servers}: verifique o endereço "

@@ -50,25 +50,43 @@ def totals_from_ledger(rows: Iterable[Row]) -> Totals:
     return Totals(products, orders, unattributed, dict(sorted(rejected.items())))
 
 
-def format_table(totals: Totals) -> str:
-    """An ASCII table like Spark's console sink, but complete and sorted."""
-    cells = [
-        (p.produto, str(p.quantidade_total), UNKNOWN_VALUE if p.valor_total is None else f"{p.valor_total:.2f}")
-        for p in totals.produtos
-    ]
-    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(COLUMNS)]
+def money(value: Decimal | None) -> str:
+    return UNKNOWN_VALUE if value is None else f"{value:.2f}"
+
+
+def ascii_table(columns: tuple[str, ...], rows: list[tuple[str, ...]], text_columns: int = 1) -> str:
+    """Rows under a header, like Spark's console sink but never truncated: the first
+    `text_columns` columns aligned left, numbers aligned right."""
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(columns)]
     rule = "+" + "+".join("-" * w for w in widths) + "+"
 
     def line(values: tuple[str, ...]) -> str:
-        first = values[0].ljust(widths[0])
-        rest = [v.rjust(w) for v, w in zip(values[1:], widths[1:])]
-        return "|" + "|".join([first, *rest]) + "|"
+        cells = [v.ljust(w) if i < text_columns else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths))]
+        return "|" + "|".join(cells) + "|"
 
-    out = [rule, line(COLUMNS), rule, *(line(r) for r in cells), rule]
-    if not cells:
-        out.insert(3, "(nenhum pedido válido ainda)")
-    out.append(summary_line(totals))
-    return "\n".join(out)
+    return "\n".join([rule, line(columns), rule, *(line(r) for r in rows), rule])
+
+
+def format_table(totals: Totals) -> str:
+    """The running totals, sorted by value, with the summary line under them."""
+    rows = [(p.produto, str(p.quantidade_total), money(p.valor_total)) for p in totals.produtos]
+    table = ascii_table(COLUMNS, rows)
+    if not rows:
+        table += "\n(nenhum pedido válido ainda)"
+    return f"{table}\n{summary_line(totals)}"
+
+
+WINDOW_COLUMNS = ("inicio_janela", "fim_janela", "produto", "quantidade_total", "valor_total")
+
+
+def format_windows(rows: Iterable[Row]) -> str:
+    """Windows updated in one batch (window bounds already formatted), by window then value."""
+    ordered = sorted(rows, key=lambda r: (r["ordem"], -(r["valor_total"] or 0), r["produto"]))
+    cells = [
+        (r["inicio_janela"], r["fim_janela"], r["produto"], str(r["quantidade_total"]), money(r["valor_total"]))
+        for r in ordered
+    ]
+    return ascii_table(WINDOW_COLUMNS, cells, text_columns=3)
 
 
 def summary_line(totals: Totals) -> str:

@@ -12,7 +12,7 @@ content is a try_* form: under ANSI mode one bad value must never fail the query
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from vendas import contract as c
@@ -279,4 +279,22 @@ def dead_letters(orders: DataFrame) -> DataFrame:
             header(c.HEADER_OFFSET, F.col("offset")),
         ).alias("headers"),
         "motivo",
+    )
+
+
+def windowed_totals(orders: DataFrame, window: str, watermark: str) -> DataFrame:
+    """Per event-time window (of data_hora) and product: quantity and value sold.
+
+    Meant for update mode: the watermark bounds the state, so orders older than it are
+    left out of the windows; they still count in the running totals, a separate query.
+    """
+    items = (
+        orders.where(F.col("motivo").isNull())
+        .withWatermark("data_hora", watermark)
+        .dropDuplicatesWithinWatermark([c.ID_ORDEM])
+        .select("data_hora", F.explode("itens").alias("i"))
+    )
+    return items.groupBy(F.window("data_hora", window).alias("janela"), F.col("i.produto").alias("produto")).agg(
+        F.sum("i.quantidade").alias("quantidade_total"),
+        F.sum("i.valor").cast(MONEY).alias("valor_total"),
     )
