@@ -169,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                 seconds = run()
                 rows.append({"cenario": scenario, "repeticao": repeat, "pedidos": n,
                              "segundos": f"{seconds:.4f}", "pedidos_por_s": f"{n / seconds:.1f}"})
-                print(f"  {LABELS[scenario]:<17} execução {repeat}: {fmt_int(n / seconds):>9} pedidos/s",
+                rate = fmt_int(n / seconds)
+                print(f"  {LABELS[scenario]:<17} execução {repeat}: {rate:>9} pedidos/s",
                       flush=True)
     except UserError as error:
         print(f"erro: {error}", file=sys.stderr)

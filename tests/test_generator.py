@@ -170,7 +170,8 @@ def test_customer_pool_is_distinct_valid_and_seeded():
 
 def test_same_seed_same_orders_different_seed_different_orders():
     def run(seed):
-        return [o.encode() for o in OrderGenerator(seed, clock=SimulatedClock(START, 50)).take(3000)]
+        generator = OrderGenerator(seed, clock=SimulatedClock(START, 50))
+        return [o.encode() for o in generator.take(3000)]
 
     first = run(42)
     assert run(42) == first  # byte for byte, dates included (fixed start time)

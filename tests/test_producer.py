@@ -170,7 +170,8 @@ def test_send_orders_counts_every_acknowledgement():
     summary = send_orders(producer, "t", iter(generator), count=2500, rate=0)
     assert (summary.sent, summary.acked, summary.failed, summary.ok) == (2500, 2500, 0, True)
     assert producer.flushed
-    assert producer.keys == [o.id_ordem.encode() for o in OrderGenerator(5, customers=50).take(2500)]
+    expected = OrderGenerator(5, customers=50).take(2500)
+    assert producer.keys == [o.id_ordem.encode() for o in expected]
 
 
 def test_send_orders_reports_failures():
@@ -178,6 +179,14 @@ def test_send_orders_reports_failures():
                           iter(OrderGenerator(5, customers=50)), count=1000, rate=0)
     assert (summary.sent, summary.acked, summary.failed, summary.ok) == (1000, 990, 10, False)
     assert "recusado" in summary.first_error
+
+
+def test_a_finite_stream_of_orders_ends_the_run():
+    orders = OrderGenerator(5, customers=50).take(1500)
+    producer = _FakeProducer()
+    summary = send_orders(producer, "t", orders, count=None, rate=0)
+    assert (summary.sent, summary.acked, summary.ok) == (1500, 1500, True)
+    assert producer.keys == [o.key for o in orders]
 
 
 def test_tracker_counts_unfinished_futures_as_not_acknowledged():
@@ -230,7 +239,8 @@ def test_rate_is_held_without_busy_spinning():
     (["--count", "x"], "argumento -n/--count: número inteiro inválido: 'x'"),
     (["--count", "0"], "argumento -n/--count: deve ser maior que zero: 0"),
     (["--rate", "-5"], "argumento -r/--rate: deve ser um número maior ou igual a zero"),
-    (["--date-format", "us"], "argumento --date-format: escolha inválida: 'us' (opções: 'iso', 'br')"),
+    (["--date-format", "us"],
+     "argumento --date-format: escolha inválida: 'us' (opções: 'iso', 'br')"),
     (["--start-time", "ontem"], "argumento --start-time: data/hora inválida: 'ontem'"),
     (["--nao-existe"], "argumentos não reconhecidos: --nao-existe"),
 ])

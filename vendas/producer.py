@@ -17,8 +17,9 @@ import struct
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from types import FrameType
 from typing import Any
 
@@ -257,7 +258,12 @@ def fmt_int(n: float) -> str:
 
 
 def fmt_float(x: float, decimals: int = 1) -> str:
+    """Brazilian decimal comma: 1234.5 -> '1.234,5'."""
     return f"{x:,.{decimals}f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
+
+
+def fmt_rate(rate: float) -> str:
+    return fmt_int(rate) if rate >= 10 or rate == int(rate) else fmt_float(rate, 2)
 
 
 class _Progress:
@@ -266,6 +272,7 @@ class _Progress:
         self.interval_s = interval_s
         self.last_at = time.monotonic()
         self.last_sent = 0
+        self.last_acked = 0
         self.next_at = self.last_at + interval_s
 
     def maybe_log(self, now: float) -> None:
@@ -275,22 +282,26 @@ class _Progress:
         rate = (t.sent - self.last_sent) / (now - self.last_at)
         log.info("Progresso: %s enviados, %s confirmados, %s falhas, %s pedidos/s.",
                  fmt_int(t.sent), fmt_int(t.acked), fmt_int(t.failed), fmt_int(rate))
-        self.last_at, self.last_sent = now, t.sent
+        if t.acked == self.last_acked and t.pending:
+            log.warning("O Kafka não confirmou nada nos últimos %.0f s; %s pedidos aguardam "
+                        "(o produtor continua tentando por até %.0f s).", now - self.last_at,
+                        fmt_int(t.pending), PRODUCER_CONFIG["delivery_timeout_ms"] / 1000)
+        self.last_at, self.last_sent, self.last_acked = now, t.sent, t.acked
         self.next_at = now + self.interval_s
 
 
-def send_orders(producer: KafkaProducer, topic: str, orders: Iterator[Order], *,
+def send_orders(producer: KafkaProducer, topic: str, orders: Iterable[Order], *,
                 count: int | None = None, rate: float = 0.0,
                 stop: StopRequest | None = None,
                 progress_interval_s: float = PROGRESS_INTERVAL_S,
                 flush_timeout_s: float | None = None,
                 sleep: Callable[[float], None] = time.sleep) -> Summary:
     """Send `count` orders (None: until `stop`) at `rate` per second (0: flat out), then flush."""
+    orders = iter(orders)
     stop = stop or StopRequest()
     tracker = DeliveryTracker()
     track = tracker.track
     send = producer.send
-    next_order = orders.__next__
     progress = _Progress(tracker, progress_interval_s)
     pacer = Pacer(rate) if rate > 0 else None
     started = time.monotonic()
@@ -315,14 +326,16 @@ def send_orders(producer: KafkaProducer, topic: str, orders: Iterator[Order], *,
                 burst = min(burst, UNPACED_BURST)
             if count is not None:
                 burst = min(burst, count - sent)
-            for _ in range(burst):
-                order = next_order()
+            before = sent
+            for order in islice(orders, burst):
                 try:
                     track(send(topic, value=order.encode(), key=order.key))
-                except KafkaError as error:  # e.g. buffer full for max_block_ms
+                except KafkaError as error:  # e.g. metadata unavailable for max_block_ms
                     tracker.record_failure(error)
                 sent += 1
             tracker.sent = sent
+            if sent - before < burst:
+                break  # a finite stream of orders ran out
         if stop.requested:
             log.info("Sinal %s recebido: aguardando a confirmação de %s pedidos em trânsito "
                      "(Ctrl-C de novo para não esperar).", stop.name,
@@ -360,15 +373,25 @@ def log_summary(summary: Summary) -> None:
                   fmt_int(summary.sent - summary.acked), summary.first_error)
 
 
-def run(options: ProducerOptions, orders: Iterator[Order]) -> Summary:
+def run(options: ProducerOptions, orders: Iterable[Order]) -> Summary:
     """Create the topic if missing, send, flush, close; signals end the run cleanly."""
     ensure_topic(options.bootstrap_servers, options.topic)
     producer = create_producer(options.bootstrap_servers, **options.producer_config)
+    try:
+        # fetch the topic's metadata now, so that the first send does not wait for it
+        # while the rate clock already runs
+        producer.partitions_for(options.topic)
+    except KafkaError as error:
+        producer.close(timeout=1)
+        raise UserError(
+            f"O Kafka não informou as partições do tópico {options.topic}: {error}."
+        ) from None
     stop = StopRequest()
     stop.install()
     try:
         what = f"{fmt_int(options.count)} pedidos" if options.count is not None else "pedidos"
-        pace = f"{fmt_int(options.rate)} por segundo" if options.rate > 0 else "o mais rápido possível"
+        pace = (f"{fmt_rate(options.rate)} por segundo" if options.rate > 0
+                else "o mais rápido possível")
         log.info("Enviando %s para o tópico %s em %s, %s%s.", what, options.topic,
                  options.bootstrap_servers, pace,
                  "" if options.count is not None else " (Ctrl-C para parar)")
