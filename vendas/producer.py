@@ -45,9 +45,11 @@ UNPACED_BURST = 1000
 # orders await acknowledgement (e.g. while the broker restarts), so memory stays bounded.
 MAX_PENDING = 200_000
 
-# Measured on the local broker (bench/producer.py and the notes in the commit history):
-# larger batches and a little linger cut the per-request overhead; lz4 costs little CPU
-# and shrinks these JSON batches about 4x.
+# Measured against the local Kafka 4.1 (100k orders, --rate 0, 2 shared cores): batches of
+# 1 MiB instead of 64 KiB doubled throughput (~16k -> ~31k orders/s); linger 10-50 ms and
+# lz4/zstd/none were within noise of each other. lz4 shrinks these JSON batches ~4x (zstd
+# ~7x) for little CPU. Idempotence works with Kafka 4: a broker kill -9 and restart mid-run
+# loses nothing and writes nothing twice (tests/test_producer.py).
 PRODUCER_CONFIG: dict[str, Any] = {
     "acks": "all",
     "enable_idempotence": True,
