@@ -229,7 +229,7 @@ def test_rate_is_held_without_busy_spinning():
     summary = send_orders(_FakeProducer(), "t", generator, count=1500, rate=1000)
     wall, cpu = time.monotonic() - started, time.process_time() - cpu_started
     assert summary.ok
-    assert 1.45 < wall < 1.6  # order 1500 is due 1.499 s after the first
+    assert 1.45 < wall < 1.7  # order 1500 is due 1.499 s after the first
     assert cpu < 0.5 * wall, f"cpu {cpu:.2f} s of {wall:.2f} s: spinning?"
 
 
@@ -330,7 +330,7 @@ def test_refused_topic_name_is_one_sentence(kafka_bootstrap):
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_flushes_and_summarises(kafka_bootstrap, new_topic, tmp_path, signum):
     topic = new_topic("produtor-sinal")
     log_path = tmp_path / "produtor.log"
@@ -368,10 +368,10 @@ def test_rate_2000_per_second_held_within_2_percent_over_30_s(kafka_bootstrap, n
     rate = (n - 1) / ((stamps[-1] - stamps[0]) / 1000)
     print(f"measured rate: {rate:.1f} orders/s over {(stamps[-1] - stamps[0]) / 1000:.1f} s")
     assert rate == pytest.approx(2000, rel=0.02)
-    # and steady: every 5-second window is close to 10,000 orders too
+    # and steady: every full 5-second window holds close to 10,000 orders too
     windows = Counter((s - stamps[0]) // 5000 for s in stamps)
     full = [windows[w] for w in sorted(windows)[:-1]]
-    assert all(abs(count - 10_000) <= 500 for count in full), full
+    assert len(full) == 5 and all(abs(count - 10_000) <= 1000 for count in full), full
 
 
 @pytest.mark.integration

@@ -71,16 +71,6 @@ class Clock:
 
     def __init__(self, date_format: str = "iso") -> None:
         self.pattern = DATE_FORMATS[date_format]
-        self._cached_second: int | None = None
-        self._cached_text = ""
-
-    def _format_second(self, wall_second: int) -> str:
-        # `wall_second` counts seconds of naive wall time since 1970-01-01T00:00:00;
-        # formatting through gmtime is cheap and has no time zone or DST to apply.
-        if wall_second != self._cached_second:
-            self._cached_second = wall_second
-            self._cached_text = time.strftime(self.pattern, time.gmtime(wall_second))
-        return self._cached_text
 
     def next(self) -> str:
         raise NotImplementedError
@@ -90,6 +80,10 @@ _EPOCH = datetime(1970, 1, 1)
 
 
 def _wall_seconds(moment: datetime) -> int:
+    """Seconds of naive wall time since 1970-01-01T00:00:00.
+
+    Formatting these through gmtime is cheap and has no time zone or DST to apply.
+    """
     return int((moment - _EPOCH).total_seconds())
 
 
@@ -121,11 +115,16 @@ class SimulatedClock(Clock):
         self._start = _wall_seconds(start)
         self._rate = rate
         self._index = 0
+        self._second: int | None = None
+        self._text = ""
 
     def next(self) -> str:
         second = self._start + int(self._index / self._rate)
         self._index += 1
-        return self._format_second(second)
+        if second != self._second:  # many orders share a second: format it once
+            self._second = second
+            self._text = time.strftime(self.pattern, time.gmtime(second))
+        return self._text
 
 
 class SpreadClock(Clock):
@@ -139,7 +138,6 @@ class SpreadClock(Clock):
         self._end = _wall_seconds(end)
         self._span = max(1, int(days * 86_400))
         self._randrange = rng.randrange
-        self.pattern = DATE_FORMATS[date_format]
 
     def next(self) -> str:
         second = self._end - self._randrange(self._span)
