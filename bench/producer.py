@@ -118,6 +118,7 @@ def plot(medians: dict[str, float], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     names = list(medians)
     values = [medians[s] for s in names]
@@ -125,8 +126,10 @@ def plot(medians: dict[str, float], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4))
     bars = ax.bar([LABELS[s] for s in names], values, color=["#4c72b0", "#55a868", "#c44e52"])
     for bar, value in zip(bars, values):
-        ax.annotate(f"{fmt_int(value)}/s\n{value / base:.1f}x", (bar.get_x() + bar.get_width() / 2,
-                    value), ha="center", va="bottom", fontsize=9)
+        ratio = f"{value / base:.1f}".replace(".", ",")
+        ax.annotate(f"{fmt_int(value)}/s\n{ratio}x", (bar.get_x() + bar.get_width() / 2, value),
+                    ha="center", va="bottom", fontsize=9)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: fmt_int(y)))
     ax.set_ylabel("pedidos por segundo (mediana)")
     ax.set_title("Produtor: pedidos por segundo")
     ax.set_ylim(0, max(values) * 1.25)
@@ -184,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     base = medians["original"]
     print(f"\n{'cenário':<17} {'pedidos/s':>10} {'x original':>11}")
     for scenario in SCENARIOS:
-        print(f"{LABELS[scenario]:<17} {fmt_int(medians[scenario]):>10} "
-              f"{medians[scenario] / base:>10.1f}x")
+        ratio = f"{medians[scenario] / base:.1f}".replace(".", ",")
+        print(f"{LABELS[scenario]:<17} {fmt_int(medians[scenario]):>10} {ratio:>10}x")
 
     args.out.mkdir(parents=True, exist_ok=True)
     csv_path, png_path = args.out / "producer.csv", args.out / "producer.png"
