@@ -369,9 +369,10 @@ def test_rate_2000_per_second_held_within_2_percent_over_30_s(kafka_bootstrap, n
     print(f"measured rate: {rate:.1f} orders/s over {(stamps[-1] - stamps[0]) / 1000:.1f} s")
     assert rate == pytest.approx(2000, rel=0.02)
     # and steady: every full 5-second window holds close to 10,000 orders too
+    span_ms = stamps[-1] - stamps[0]
     windows = Counter((s - stamps[0]) // 5000 for s in stamps)
-    full = [windows[w] for w in sorted(windows)[:-1]]
-    assert len(full) == 5 and all(abs(count - 10_000) <= 1000 for count in full), full
+    full = [windows[w] for w in sorted(windows) if (w + 1) * 5000 <= span_ms + 1]
+    assert len(full) >= 5 and all(abs(count - 10_000) <= 1000 for count in full), full
 
 
 @pytest.mark.integration
