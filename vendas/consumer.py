@@ -10,11 +10,14 @@ Each query has its own checkpoint under --checkpoint, so either can be restarted
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -223,13 +226,8 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None, verbose: b
     watch = BrokerWatch(options.bootstrap_servers)
     watch.start()
     try:
-        if options.available_now:
-            for query in running.queries:
-                query.awaitTermination()
-        else:
-            spark.streams.awaitAnyTermination()
-    except KeyboardInterrupt:
-        log.info("Interrompido: parando o consumidor (o checkpoint guarda onde parou).")
+        with _stop_on_signals() as stop_requested:
+            _wait(running.queries, stop_requested, all_must_finish=options.available_now)
     finally:
         watch.stop()
         running.stop()
@@ -240,6 +238,42 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None, verbose: b
     batch = running.printer.last_batch
     header = "Totais por produto" + (f" (até o lote {batch})" if batch is not None else "")
     print(f"\n{header}:\n{format_table(totals)}", flush=True)
+
+
+def _wait(queries: list[StreamingQuery], stop_requested: threading.Event, all_must_finish: bool) -> None:
+    """Wait in short py4j calls, so that a stop request is seen within a second."""
+    while not stop_requested.is_set():
+        active = [q for q in queries if q.isActive]
+        if not active or (not all_must_finish and len(active) < len(queries)):
+            return  # done, or one query failed: the caller stops the others and reports
+        active[0].awaitTermination(1)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """Ctrl-C / SIGTERM ask for a clean stop at the next check instead of raising.
+
+    PySpark's own SIGINT handler cancels jobs from inside the signal handler, re-entering
+    py4j while the main thread is in a py4j call, which prints a wall of tracebacks.
+    A second Ctrl-C still interrupts at once.
+    """
+    stop_requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop_requested
+        return
+
+    def request_stop(signum: int, frame: object) -> None:
+        if stop_requested.is_set():
+            raise KeyboardInterrupt
+        log.info("Parando o consumidor (o checkpoint guarda onde parou)...")
+        stop_requested.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop_requested
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _first_line(error: BaseException) -> str:
