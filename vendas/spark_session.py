@@ -52,11 +52,14 @@ def build_session(app_name: str, conf: dict[str, str] | None = None, verbose: bo
     settings = {k: v for k, v in LOCAL_DEFAULTS.items() if k not in submitted}
     if "spark.master" not in submitted:
         settings["spark.master"] = "local[*]"
+        settings["spark.driver.extraJavaOptions"] = (
+            f"-Dlog4j2.configurationFile={Path(__file__).with_name('log4j2.properties')}"
+        )
     if "spark.jars.packages" not in submitted and "spark.jars" not in submitted:
         settings["spark.jars.packages"] = KAFKA_CONNECTOR
         # Only Maven Central: Spark's default list also asks a third-party repository
         # that may be unreachable, which floods the console with resolution errors.
-        settings.setdefault("spark.jars.ivySettings", str(_ivy_settings()))
+        settings.setdefault("spark.jars.ivySettings", str(Path(__file__).with_name("ivysettings.xml")))
     settings.update(conf or {})
     builder = SparkSession.builder.appName(app_name)
     for key, value in settings.items():
@@ -71,9 +74,3 @@ def build_session(app_name: str, conf: dict[str, str] | None = None, verbose: bo
         ) from error
     spark.sparkContext.setLogLevel("WARN" if verbose else "ERROR")
     return spark
-
-
-def _ivy_settings() -> Path:
-    """An Ivy settings file that resolves from the local Maven repository and Maven Central."""
-    path = Path(__file__).with_name("ivysettings.xml")
-    return path
