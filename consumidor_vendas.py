@@ -16,24 +16,35 @@ import sys
 from pathlib import Path
 
 from vendas import contract as c
-from vendas.cli import duration, exit_code_for, non_negative_float, positive_int, spark_conf
+from vendas.cli import (
+    PortugueseArgumentParser,
+    duration,
+    key_value,
+    non_negative_float,
+    positive_int,
+    report_user_error,
+)
 from vendas.consumer import ConsumerOptions, run
 from vendas.errors import UserError
 from vendas.logs import setup_logging
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = PortugueseArgumentParser(
+        prog="consumidor_vendas.py",
         description="Lê pedidos do Kafka e mostra quantidade e valor vendidos por produto.",
+        epilog="Exemplos:\n"
+               "  python consumidor_vendas.py --available-now\n"
+               "  python consumidor_vendas.py -b kafka:9092 --window \"1 minute\" --trigger 2",
     )
-    parser.add_argument("-b", "--bootstrap-servers", default=c.DEFAULT_BOOTSTRAP_SERVERS,
-                        help="endereço do Kafka, HOST:PORTA[,HOST:PORTA...] (padrão: %(default)s)")
-    parser.add_argument("--topic", default=c.DEFAULT_TOPIC, help="tópico dos pedidos (padrão: %(default)s)")
-    parser.add_argument("--dlq-topic", default=c.DEFAULT_DLQ_TOPIC,
+    parser.add_argument("-b", "--bootstrap-servers", default=c.DEFAULT_BOOTSTRAP_SERVERS, metavar="HOST:PORTA",
+                        help="endereço(s) do Kafka, separados por vírgula (padrão: %(default)s)")
+    parser.add_argument("-t", "--topic", default=c.DEFAULT_TOPIC, metavar="NOME", help="tópico dos pedidos (padrão: %(default)s)")
+    parser.add_argument("--dlq-topic", default=c.DEFAULT_DLQ_TOPIC, metavar="NOME",
                         help="tópico das mensagens rejeitadas (padrão: %(default)s)")
     parser.add_argument("--starting-offsets", choices=["earliest", "latest"], default="earliest",
                         help="onde começar quando não há checkpoint (padrão: %(default)s)")
-    parser.add_argument("--checkpoint", type=Path, default=None,
+    parser.add_argument("--checkpoint", type=Path, default=None, metavar="DIR",
                         help="diretório do checkpoint (padrão: .checkpoints/<tópico>)")
     parser.add_argument("--trigger", type=non_negative_float, default=5.0, metavar="SEGUNDOS",
                         help="intervalo entre lotes, em segundos (padrão: %(default)s)")
@@ -48,7 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--watermark", type=duration, default="10 minutes", metavar="DURAÇÃO",
                         help="atraso tolerado nas janelas; mais antigos só entram nos totais "
                              "(padrão: %(default)s)")
-    parser.add_argument("--conf", type=spark_conf, action="append", default=[], metavar="CHAVE=VALOR",
+    parser.add_argument("--conf", type=key_value, action="append", default=[], metavar="CHAVE=VALOR",
                         help="configuração extra do Spark (pode repetir)")
     parser.add_argument("-v", "--verbose", action="store_true", help="mostra os logs do Spark")
     return parser.parse_args(argv)
@@ -73,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run(options, conf=dict(args.conf), verbose=args.verbose)
     except UserError as error:
-        return exit_code_for(error)
+        return report_user_error(error)
     return 0
 
 

@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from faker import Faker  # noqa: E402
 from kafka import KafkaAdminClient, KafkaProducer  # noqa: E402
 
-from produtor_vendas import PortugueseArgumentParser  # noqa: E402
+from vendas.cli import PortugueseArgumentParser  # noqa: E402
 from vendas.errors import UserError  # noqa: E402
 from vendas.generator import OrderGenerator  # noqa: E402
 from vendas.kafka_admin import ensure_topic  # noqa: E402

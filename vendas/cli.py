@@ -1,59 +1,96 @@
-"""Command-line plumbing shared by the two entry points: argparse in Portuguese, exit codes."""
+"""Command-line plumbing shared by the entry points: argparse in Portuguese, value types.
+
+Users see Brazilian Portuguese everywhere, including argparse's own usage and error
+lines; no gettext catalog is needed for the dozen messages argparse can print.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import re
+import sys
+from collections.abc import Callable
+from typing import NoReturn
 
 from vendas.errors import UserError
 
 log = logging.getLogger(__name__)
 
-# argparse builds its messages with gettext; these are its English strings we show users.
-_ARGPARSE_PT = {
-    "usage: ": "uso: ",
-    "options": "opções",
-    "positional arguments": "argumentos posicionais",
-    "show this help message and exit": "mostra esta ajuda e sai",
-    "%(prog)s: error: %(message)s\n": "%(prog)s: erro: %(message)s\n",
-    "the following arguments are required: %s": "os seguintes argumentos são obrigatórios: %s",
-    "unrecognized arguments: %s": "argumentos não reconhecidos: %s",
-    "expected one argument": "esperava um valor",
-    "invalid %(type)s value: %(value)r": "valor inválido para %(type)s: %(value)r",
-    "invalid choice: %(value)r (choose from %(choices)s)": "opção inválida: %(value)r (escolha entre %(choices)s)",
-    "ambiguous option: %(option)s could match %(matches)s": "opção ambígua: %(option)s pode ser %(matches)s",
-    "argument %(argument_name)s: %(message)s": "argumento %(argument_name)s: %(message)s",
-    "not allowed with argument %s": "não pode ser usado com o argumento %s",
-}
+# argparse's own error messages (Python 3.10-3.13) and their Portuguese versions.
+_ARGPARSE_PT: list[tuple[str, str | Callable[[re.Match], str]]] = [
+    (r"argument (.+?): (.*)", lambda m: f"argumento {m[1]}: {translate_argparse(m[2])}"),
+    (r"the following arguments are required: (.*)", r"estes argumentos são obrigatórios: \1"),
+    (r"unrecognized arguments: (.*)", r"argumentos não reconhecidos: \1"),
+    (r"expected one argument", "esperava um valor"),
+    (r"expected at most one argument", "esperava no máximo um valor"),
+    (r"expected at least one argument", "esperava ao menos um valor"),
+    (r"invalid choice: (.*) \(choose from (.*)\)", r"escolha inválida: \1 (opções: \2)"),
+    (r"invalid (\S+) value: (.*)", r"valor inválido (\1): \2"),
+    (r"ambiguous option: (\S+) could match (.*)", r"opção ambígua: \1 pode ser \2"),
+    (r"not allowed with argument (.*)", r"não pode ser usado com o argumento \1"),
+    (r"ignored explicit argument (.*)", r"valor ignorado: \1"),
+    (r"one of the arguments (.*) is required", r"um destes argumentos é obrigatório: \1"),
+]
 
 
-def _translate(message: str) -> str:
-    return _ARGPARSE_PT.get(message, message)
+def translate_argparse(message: str) -> str:
+    for pattern, replacement in _ARGPARSE_PT:
+        match = re.fullmatch(pattern, message, flags=re.DOTALL)
+        if match:
+            return replacement(match) if callable(replacement) else match.expand(replacement)
+    return message
 
 
-argparse._ = _translate  # argparse looks `_` up at call time, so this covers every message
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    def add_usage(self, usage, actions, groups, prefix=None):
+        super().add_usage(usage, actions, groups, prefix or "uso: ")
+
+
+class PortugueseArgumentParser(argparse.ArgumentParser):
+    """argparse with its help and error messages in Brazilian Portuguese."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(formatter_class=_HelpFormatter, add_help=False, **kwargs)
+        self._positionals.title = "argumentos posicionais"
+        self._optionals.title = "opções"
+        self.add_argument("-h", "--help", action="help", default=argparse.SUPPRESS,
+                          help="mostra esta ajuda e sai")
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: erro: {translate_argparse(message)}\n")
+
+
+def integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"número inteiro inválido: {text!r}") from None
 
 
 def positive_int(text: str) -> int:
-    """argparse type: an integer > 0, with a Portuguese error."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} não é um número inteiro") from None
+    value = integer(text)
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} deve ser maior que zero")
+        raise argparse.ArgumentTypeError(f"deve ser maior que zero: {text}")
     return value
 
 
 def non_negative_float(text: str) -> float:
-    """argparse type: a number >= 0, with a Portuguese error."""
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} não é um número") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} não pode ser negativo")
+        raise argparse.ArgumentTypeError(f"número inválido: {text!r}") from None
+    if not value >= 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(f"deve ser um número maior ou igual a zero: {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"deve ser maior que zero: {text}")
     return value
 
 
@@ -61,23 +98,23 @@ _DURATION = re.compile(r"^\s*\d+(\.\d+)?\s+(second|minute|hour|day|week)s?\s*$",
 
 
 def duration(text: str) -> str:
-    """argparse type: a Spark interval such as "10 minutes" or "24 hours"."""
+    """A Spark interval such as "10 minutes" or "24 hours"."""
     if not _DURATION.match(text):
         raise argparse.ArgumentTypeError(
-            f"{text!r} não é uma duração; use, por exemplo, \"30 seconds\", \"10 minutes\" ou \"24 hours\""
+            f"duração inválida: {text!r}; use, por exemplo, \"30 seconds\", \"10 minutes\" ou \"24 hours\""
         )
     return text.strip()
 
 
-def spark_conf(text: str) -> tuple[str, str]:
-    """argparse type: KEY=VALUE for --conf."""
+def key_value(text: str) -> tuple[str, str]:
+    """KEY=VALUE, for --conf."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise argparse.ArgumentTypeError(f"{text!r} deve ter a forma CHAVE=VALOR")
+        raise argparse.ArgumentTypeError(f"use a forma CHAVE=VALOR: {text!r}")
     return key.strip(), value
 
 
-def exit_code_for(error: UserError) -> int:
-    """Log a user error as its one sentence; the exit code every entry point uses."""
+def report_user_error(error: UserError) -> int:
+    """Log a user error as its one sentence; returns the exit code for it."""
     log.error("%s", error)
     return 2

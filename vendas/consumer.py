@@ -17,6 +17,7 @@ import os
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -168,8 +169,13 @@ class RunningConsumer:
     printer: TotalsPrinter
     dead_letters: DeadLetterWriter
 
-    def stop(self) -> None:
+    def stop(self, batch_timeout_s: float = 60.0) -> None:
+        """Stop between batches when possible: interrupting a batch in the middle of its
+        Python foreachBatch call makes the JVM print errors (nothing is lost either way)."""
+        deadline = time.monotonic() + batch_timeout_s
         for query in self.queries:
+            while query.isActive and query.status["isTriggerActive"] and time.monotonic() < deadline:
+                time.sleep(0.1)
             query.stop()
 
 

@@ -8,7 +8,6 @@ Usage: python -m vendas.demo [--bootstrap-servers HOST:PORTA] [--rate 200]
 
 from __future__ import annotations
 
-import argparse
 import logging
 import signal
 import subprocess
@@ -16,7 +15,7 @@ import sys
 from pathlib import Path
 
 from vendas import contract as c
-from vendas.cli import exit_code_for, non_negative_float
+from vendas.cli import PortugueseArgumentParser, non_negative_float, report_user_error
 from vendas.errors import UserError
 from vendas.kafka_admin import ensure_topic
 from vendas.logs import setup_logging
@@ -28,17 +27,21 @@ STOP_TIMEOUT_S = 60
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m vendas.demo", description=__doc__.splitlines()[0])
+    parser = PortugueseArgumentParser(prog="python -m vendas.demo", description=__doc__.splitlines()[0])
     parser.add_argument("-b", "--bootstrap-servers", default=c.DEFAULT_BOOTSTRAP_SERVERS)
     parser.add_argument("--topic", default=c.DEFAULT_TOPIC)
     parser.add_argument("--rate", type=non_negative_float, default=200.0, help="pedidos por segundo")
     parser.add_argument("--trigger", type=non_negative_float, default=5.0, help="segundos entre lotes")
     args = parser.parse_args(argv)
     setup_logging()
+    # Ctrl-C must reach us even when started from a shell that ignores SIGINT for
+    # background jobs; SIGTERM (e.g. from a process manager) stops the demo the same way.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         ensure_topic(args.bootstrap_servers, args.topic)
     except UserError as error:
-        return exit_code_for(error)
+        return report_user_error(error)
 
     common = ["--bootstrap-servers", args.bootstrap_servers, "--topic", args.topic]
     # Own sessions: the terminal's Ctrl-C reaches only this process, which then stops

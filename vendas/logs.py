@@ -14,4 +14,6 @@ def setup_logging(verbose: bool = False, quiet: bool = False) -> None:
     )
     # kafka-python logs every reconnect attempt at WARNING/ERROR; our own messages say it once.
     logging.getLogger("kafka").setLevel(logging.CRITICAL if not verbose else logging.INFO)
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    # py4j logs a traceback for every interrupted call while Spark stops; real failures
+    # reach us as query exceptions and are reported in one sentence.
+    logging.getLogger("py4j").setLevel(logging.WARNING if verbose else logging.CRITICAL)
