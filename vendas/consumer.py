@@ -179,9 +179,13 @@ class RunningConsumer:
             query.stop()
 
 
-def start(spark: SparkSession, options: ConsumerOptions) -> RunningConsumer:
-    """Start both streaming queries; the caller waits on them."""
-    orders = parse_orders(kafka_records(spark, options))
+def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | None = None) -> RunningConsumer:
+    """Start the streaming queries; the caller waits on them.
+
+    `records` defaults to the Kafka topic; any stream with Kafka's columns will do (the
+    benchmark feeds the same queries from files to compare sources).
+    """
+    orders = parse_orders(records if records is not None else kafka_records(spark, options))
     checkpoint = options.checkpoint_dir
     checkpoint.mkdir(parents=True, exist_ok=True)
     trigger = (
