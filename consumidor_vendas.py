@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from vendas import contract as c
 from vendas.cli import (
@@ -44,8 +43,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="tópico das mensagens rejeitadas (padrão: %(default)s)")
     parser.add_argument("--starting-offsets", choices=["earliest", "latest"], default="earliest",
                         help="onde começar quando não há checkpoint (padrão: %(default)s)")
-    parser.add_argument("--checkpoint", type=Path, default=None, metavar="DIR",
-                        help="diretório do checkpoint (padrão: .checkpoints/<tópico>)")
+    parser.add_argument("--checkpoint", default=None, metavar="DIR",
+                        help="diretório do checkpoint, local ou URI como hdfs://... ou s3a://... "
+                             "(padrão: .checkpoints/<tópico>)")
     parser.add_argument("--trigger", type=non_negative_float, default=5.0, metavar="SEGUNDOS",
                         help="intervalo entre lotes, em segundos (padrão: %(default)s)")
     parser.add_argument("--max-offsets-per-trigger", type=positive_int, default=200_000, metavar="N",

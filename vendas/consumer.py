@@ -56,7 +56,7 @@ class ConsumerOptions:
     topic: str = c.DEFAULT_TOPIC
     dlq_topic: str = c.DEFAULT_DLQ_TOPIC
     starting_offsets: str = "earliest"
-    checkpoint: Path | None = None  # default: .checkpoints/<topic>
+    checkpoint: str | None = None  # a local dir or a URI (hdfs://, s3a://); default .checkpoints/<topic>
     trigger_seconds: float = 5.0
     max_offsets_per_trigger: int | None = 200_000
     available_now: bool = False
@@ -66,8 +66,15 @@ class ConsumerOptions:
     kafka_options: dict[str, str] = field(default_factory=dict)
 
     @property
-    def checkpoint_dir(self) -> Path:
-        return (self.checkpoint or Path(".checkpoints") / self.topic).resolve()
+    def checkpoint_location(self) -> str:
+        """Where Spark keeps offsets and state: shared storage on a cluster, else a local dir."""
+        if self.checkpoint and "://" in self.checkpoint:
+            return self.checkpoint.rstrip("/")
+        return str(Path(self.checkpoint or Path(".checkpoints") / self.topic).resolve())
+
+    @property
+    def local_checkpoint_dir(self) -> Path | None:
+        return None if "://" in self.checkpoint_location else Path(self.checkpoint_location)
 
 
 def kafka_records(spark: SparkSession, options: ConsumerOptions) -> DataFrame:
@@ -93,7 +100,8 @@ class TotalsPrinter:
     run with nothing new to read can still show it.
     """
 
-    def __init__(self, result_file: Path, print_each_batch: bool, out: Callable[[str], None] = print):
+    def __init__(self, result_file: Path | None, print_each_batch: bool,
+                 out: Callable[[str], None] = print):
         self.result_file = result_file
         self.print_each_batch = print_each_batch
         self.out = out
@@ -105,13 +113,14 @@ class TotalsPrinter:
         changed = totals != self.last
         self.last, self.last_batch = totals, batch_id
         if changed:
-            _write_atomically(self.result_file, _totals_to_json(totals, batch_id))
+            if self.result_file is not None:
+                _write_atomically(self.result_file, _totals_to_json(totals, batch_id))
             if self.print_each_batch:
                 self.out(f"\nTotais por produto (lote {batch_id}):\n{format_table(totals)}")
 
     def final(self) -> Totals:
         """The latest totals: this run's, else the ones saved by an earlier run."""
-        if self.last is None and self.result_file.exists():
+        if self.last is None and self.result_file is not None and self.result_file.exists():
             self.last, self.last_batch = _totals_from_json(self.result_file.read_text())
         return self.last or Totals()
 
@@ -186,20 +195,23 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
     benchmark feeds the same queries from files to compare sources).
     """
     orders = parse_orders(records if records is not None else kafka_records(spark, options))
-    checkpoint = options.checkpoint_dir
-    checkpoint.mkdir(parents=True, exist_ok=True)
+    checkpoint = options.checkpoint_location
+    local_dir = options.local_checkpoint_dir
+    if local_dir is not None:
+        local_dir.mkdir(parents=True, exist_ok=True)
     trigger = (
         {"availableNow": True}
         if options.available_now
         else {"processingTime": f"{options.trigger_seconds} seconds"}
     )
-    printer = TotalsPrinter(checkpoint / LAST_RESULT_FILE, print_each_batch=not options.available_now)
+    printer = TotalsPrinter(local_dir / LAST_RESULT_FILE if local_dir else None,
+                            print_each_batch=not options.available_now)
     totals = aggregate_ledger(ledger_entries(deduplicate_orders(orders, options.dedup_window)))
     totals_query = (
         totals.writeStream.queryName(TOTALS_QUERY)
         .outputMode("complete")
         .foreachBatch(printer)
-        .option("checkpointLocation", str(checkpoint / TOTALS_QUERY))
+        .option("checkpointLocation", f"{checkpoint}/{TOTALS_QUERY}")
         .trigger(**trigger)
         .start()
     )
@@ -207,7 +219,7 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
     dlq_query = (
         dead_letters(orders).writeStream.queryName(DEAD_LETTER_QUERY)
         .foreachBatch(writer)
-        .option("checkpointLocation", str(checkpoint / DEAD_LETTER_QUERY))
+        .option("checkpointLocation", f"{checkpoint}/{DEAD_LETTER_QUERY}")
         .trigger(**trigger)
         .start()
     )
@@ -217,7 +229,7 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
             windowed_totals(orders, options.window, options.watermark).writeStream.queryName(WINDOWS_QUERY)
             .outputMode("update")
             .foreachBatch(WindowPrinter())
-            .option("checkpointLocation", str(checkpoint / WINDOWS_QUERY))
+            .option("checkpointLocation", f"{checkpoint}/{WINDOWS_QUERY}")
             .trigger(**trigger)
             .start()
         )

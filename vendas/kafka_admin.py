@@ -14,7 +14,9 @@ from vendas.errors import UserError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PARTITIONS = 2
+# -1: let the cluster decide (num.partitions, default.replication.factor), so a topic
+# created here on a production cluster gets that cluster's replication, not 1.
+BROKER_DEFAULT = -1
 
 
 def _host_port(bootstrap_servers: str) -> list[tuple[str, int]]:
@@ -60,9 +62,10 @@ def wait_for_broker(bootstrap_servers: str, timeout_s: float = 10.0) -> None:
 
 
 def ensure_topic(
-    bootstrap_servers: str, topic: str, partitions: int = DEFAULT_PARTITIONS
+    bootstrap_servers: str, topic: str, partitions: int = BROKER_DEFAULT
 ) -> bool:
-    """Create `topic` if it is missing; True if it was created here."""
+    """Create `topic` if it is missing (with the broker's default partitions and
+    replication unless told otherwise); True if it was created here."""
     wait_for_broker(bootstrap_servers)
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=10_000)
@@ -71,8 +74,8 @@ def ensure_topic(
     try:
         if topic in admin.list_topics():
             return False
-        admin.create_topics([NewTopic(topic, partitions, 1)])
-        log.info("Tópico %s criado com %d partições.", topic, partitions)
+        admin.create_topics([NewTopic(topic, partitions, BROKER_DEFAULT)])
+        log.info("Tópico %s criado.", topic)
         return True
     except TopicAlreadyExistsError:
         return False  # created meanwhile by another process
