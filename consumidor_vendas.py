@@ -61,6 +61,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(padrão: %(default)s)")
     parser.add_argument("--conf", type=key_value, action="append", default=[], metavar="CHAVE=VALOR",
                         help="configuração extra do Spark (pode repetir)")
+    parser.add_argument("--kafka-option", type=key_value, action="append", default=[],
+                        metavar="CHAVE=VALOR",
+                        help="opção da fonte Kafka do Spark (pode repetir), ex.: minPartitions=48 "
+                             "ou kafka.security.protocol=SASL_SSL")
     parser.add_argument("-v", "--verbose", action="store_true", help="mostra os logs do Spark")
     return parser.parse_args(argv)
 
@@ -80,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         dedup_window=args.dedup_window,
         window=args.window,
         watermark=args.watermark,
+        kafka_options=dict(args.kafka_option),
     )
     try:
         run(options, conf=dict(args.conf), verbose=args.verbose)

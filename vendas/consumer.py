@@ -128,9 +128,11 @@ class TotalsPrinter:
 class DeadLetterWriter:
     """foreachBatch sink of the rejected records: write them to the DLQ, log the reasons."""
 
-    def __init__(self, bootstrap_servers: str, dlq_topic: str):
+    def __init__(self, bootstrap_servers: str, dlq_topic: str, kafka_options: dict[str, str] | None = None):
         self.bootstrap_servers = bootstrap_servers
         self.dlq_topic = dlq_topic
+        # The client settings (security, timeouts...) the source uses apply to the sink too.
+        self.client_options = {k: v for k, v in (kafka_options or {}).items() if k.startswith("kafka.")}
         self.written = 0
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
@@ -142,6 +144,7 @@ class DeadLetterWriter:
             (
                 batch.select("key", "value", "headers")
                 .write.format("kafka")
+                .options(**self.client_options)
                 .option("kafka.bootstrap.servers", self.bootstrap_servers)
                 .option("topic", self.dlq_topic)
                 .save()
@@ -215,7 +218,7 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
         .trigger(**trigger)
         .start()
     )
-    writer = DeadLetterWriter(options.bootstrap_servers, options.dlq_topic)
+    writer = DeadLetterWriter(options.bootstrap_servers, options.dlq_topic, options.kafka_options)
     dlq_query = (
         dead_letters(orders).writeStream.queryName(DEAD_LETTER_QUERY)
         .foreachBatch(writer)
