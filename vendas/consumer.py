@@ -117,6 +117,8 @@ class TotalsPrinter:
                 _write_atomically(self.result_file, _totals_to_json(totals, batch_id))
             if self.print_each_batch:
                 self.out(f"\nTotais por produto (lote {batch_id}):\n{format_table(totals)}")
+            else:  # --available-now: one table at the end, progress meanwhile
+                log.info("Lote %d: %d pedidos contados até agora.", batch_id, totals.pedidos)
 
     def final(self) -> Totals:
         """The latest totals: this run's, else the ones saved by an earlier run."""
