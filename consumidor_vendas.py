@@ -48,7 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(padrão: .checkpoints/<tópico>)")
     parser.add_argument("--trigger", type=non_negative_float, default=5.0, metavar="SEGUNDOS",
                         help="intervalo entre lotes, em segundos (padrão: %(default)s)")
-    parser.add_argument("--max-offsets-per-trigger", type=positive_int, default=200_000, metavar="N",
+    parser.add_argument("--max-offsets-per-trigger", type=positive_int, default=500_000, metavar="N",
                         help="máximo de mensagens por lote (padrão: %(default)s)")
     parser.add_argument("--available-now", action="store_true",
                         help="processa o que o tópico tem agora, mostra a tabela final e termina")
@@ -61,7 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(padrão: %(default)s)")
     parser.add_argument("--conf", type=key_value, action="append", default=[], metavar="CHAVE=VALOR",
                         help="configuração extra do Spark (pode repetir)")
-    parser.add_argument("--kafka-option", type=key_value, action="append", default=[],
+    parser.add_argument("--kafka-option", type=key_value, action="append",
+                        default=list(ConsumerOptions().kafka_options.items()),
                         metavar="CHAVE=VALOR",
                         help="opção da fonte Kafka do Spark (pode repetir), ex.: minPartitions=48 "
                              "ou kafka.security.protocol=SASL_SSL")

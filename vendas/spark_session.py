@@ -31,6 +31,9 @@ LOCAL_DEFAULTS: dict[str, str] = {
     "spark.sql.session.timeZone": c.DEFAULT_TIME_ZONE,
     "spark.sql.streaming.stateStore.providerClass":
         "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
+    # commit writes a changelog instead of a RocksDB snapshot per batch (bench/: commit time
+    # per stateful operator ~180 -> ~100 ms per batch, throughput unchanged)
+    "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.streaming.noDataProgressEventInterval": "60000",
     "spark.driver.memory": "2g",
