@@ -23,11 +23,9 @@ log = logging.getLogger(__name__)
 SCALA_BINARY_VERSION = "2.13"
 # The one place the connector version is written: the installed pyspark's own version.
 KAFKA_CONNECTOR = f"org.apache.spark:spark-sql-kafka-0-10_{SCALA_BINARY_VERSION}:{pyspark.__version__}"
-MAVEN_CENTRAL = "https://repo1.maven.org/maven2/"
 
-# Sensible on a laptop; every one can be overridden with --conf (or spark-submit --conf).
-LOCAL_DEFAULTS: dict[str, str] = {
-    "spark.sql.shuffle.partitions": "2",
+# Defaults wherever the consumer runs; each can be overridden with --conf (or spark-submit --conf).
+DEFAULTS: dict[str, str] = {
     "spark.sql.session.timeZone": c.DEFAULT_TIME_ZONE,
     "spark.sql.streaming.stateStore.providerClass":
         "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
@@ -36,6 +34,11 @@ LOCAL_DEFAULTS: dict[str, str] = {
     "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.streaming.noDataProgressEventInterval": "60000",
+}
+# Sized for a laptop (few shuffle partitions on 2 cores): not applied on a cluster master,
+# where they would starve the executors.
+LOCAL_DEFAULTS: dict[str, str] = {
+    "spark.sql.shuffle.partitions": "2",
     "spark.driver.memory": "2g",
 }
 
@@ -52,9 +55,11 @@ def build_session(app_name: str, conf: dict[str, str] | None = None, verbose: bo
     java_executable()  # no Java (or an old one): say so before Spark prints a stack trace
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     submitted = _submitted_conf()
-    settings = {k: v for k, v in LOCAL_DEFAULTS.items() if k not in submitted}
+    master = submitted.get("spark.master", "local[*]")
+    defaults = {**DEFAULTS, **(LOCAL_DEFAULTS if master.startswith("local") else {})}
+    settings = {k: v for k, v in defaults.items() if k not in submitted}
     if "spark.master" not in submitted:
-        settings["spark.master"] = "local[*]"
+        settings["spark.master"] = master
         settings["spark.driver.extraJavaOptions"] = (
             f"-Dlog4j2.configurationFile={Path(__file__).with_name('log4j2.properties')}"
         )
