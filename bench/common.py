@@ -114,6 +114,14 @@ def machine_info(bootstrap: str) -> dict[str, str]:
     }
 
 
+def load_average() -> float:
+    """The machine's 1-minute load average: on a shared machine, context for a figure."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
 def machine_line(info: dict[str, str]) -> str:
     return (f"{info['nucleos']} núcleos, {info['ram_gib']} GiB de RAM, {info['cpu']}; "
             f"Java {info['java']}, pyspark {info['pyspark']}, Kafka {info['kafka']}, "

@@ -26,7 +26,6 @@ writes scaling.csv and scaling.png.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import tempfile
 import time
@@ -43,12 +42,12 @@ from bench.common import (  # noqa: E402
     STATE_LABELS,
     LoadResult,
     PeakMemory,
-    ceil_div,
     drop_topics,
     fmt_float,
     fmt_int,
     fmt_mib,
     footnote,
+    load_average,
     load_orders,
     machine_info,
     machine_line,
@@ -86,6 +85,7 @@ class Drain:
     jvm_peak: int
     python_peak: int
     state: dict[str, dict[str, int]] = field(default_factory=dict)
+    load: float = 0.0  # the machine's 1-minute load average at the end
 
     @property
     def rate(self) -> float:
@@ -140,8 +140,8 @@ def drain(spark: Any, source: str, load: LoadResult, files_dir: Path, work: Path
     options = consumer_options(args, load.topic, checkpoint)
     records = None
     if source == "arquivo":
-        records = file_records(spark, files_dir,
-                               files_per_trigger(options.max_offsets_per_trigger, args.lines_per_file))
+        max_files = files_per_trigger(options.max_offsets_per_trigger, args.lines_per_file)
+        records = file_records(spark, files_dir, max_files)
     with PeakMemory(spark) as memory:
         started = time.perf_counter()
         running = start(spark, options, records)
@@ -158,11 +158,12 @@ def drain(spark: Any, source: str, load: LoadResult, files_dir: Path, work: Path
                 f"{LABELS[source]}: contou {totals.pedidos} pedidos e rejeitou "
                 f"{totals.total_rejeitadas}; esperava {load.orders} e 0")
         if totals_table(totals) != load.expected.as_table():
-            raise BenchmarkError(f"{LABELS[source]}: os totais por produto diferem dos pedidos gerados")
+            raise BenchmarkError(
+                f"{LABELS[source]}: os totais por produto diferem dos pedidos gerados")
         progress = running.queries[0].recentProgress
         batches = sum(1 for p in progress if p.get("numInputRows"))
         return Drain(source, load.orders, seconds, batches, memory.jvm, memory.python,
-                     state_figures(progress))
+                     state_figures(progress), load_average())
     finally:
         remove_tree(checkpoint)
 
@@ -184,7 +185,7 @@ def load(args: argparse.Namespace, n: int, files_dir: Path | None, partitions: i
 def print_drain(d: Drain, repeat: int | str) -> None:
     print(f"  {LABELS[d.source]:<22} execução {repeat}: {fmt_int(d.rate):>8} pedidos/s "
           f"({fmt_float(d.seconds)} s, {d.batches} lotes; pico JVM {fmt_mib(d.jvm_peak)}, "
-          f"Python {fmt_mib(d.python_peak)})", flush=True)
+          f"Python {fmt_mib(d.python_peak)}; carga {fmt_float(d.load, 1)})", flush=True)
 
 
 def state_text(state: dict[str, dict[str, int]]) -> str:
@@ -227,6 +228,7 @@ def compare(spark: Any, args: argparse.Namespace, work: Path, machine: dict[str,
                 "particoes": args.partitions, "compressao": args.compression,
                 "max_offsets_por_lote": args.max_offsets_per_trigger or "",
                 "pico_jvm_bytes": d.jvm_peak, "pico_python_bytes": d.python_peak,
+                "carga_1min": f"{d.load:.2f}",
                 **{f"estado_{name}_linhas": s["linhas"] for name, s in d.state.items()},
                 **{f"estado_{name}_bytes": s["memoria"] for name, s in d.state.items()},
             })
@@ -274,8 +276,8 @@ def plot_compare(rates: dict[str, list[float]], ratios: list[float], orders: int
     for i, source in enumerate(SOURCES):
         ax.scatter([i] * len(rates[source]), rates[source], color="black", s=12, zorder=3)
     for bar, value in zip(bars, medians):
-        ax.annotate(f"{fmt_int(value)}/s", (bar.get_x() + bar.get_width() / 2, value),
-                    ha="center", va="bottom", fontsize=9, xytext=(0, 3), textcoords="offset points")
+        ax.annotate(f"{fmt_int(value)}/s", (bar.get_x() + bar.get_width() / 2, value / 2),
+                    ha="center", va="center", fontsize=10, color="white", fontweight="bold")
     thousands_axis(ax)
     ax.set_ylabel("pedidos por segundo (mediana; pontos: cada execução)")
     ax.set_title(f"Consumidor: {fmt_int(orders)} pedidos, razão Kafka/arquivos "
@@ -301,7 +303,7 @@ def scaling(spark: Any, args: argparse.Namespace, work: Path, machine: dict[str,
             rows.append({
                 "serie": kind, "particoes": partitions, "pedidos": n, "repeticao": repeat,
                 "segundos": f"{d.seconds:.3f}", "pedidos_por_s": f"{d.rate:.1f}",
-                "lotes": d.batches, "pico_jvm_bytes": d.jvm_peak,
+                "lotes": d.batches, "pico_jvm_bytes": d.jvm_peak, "carga_1min": f"{d.load:.2f}",
                 **{f"estado_{name}_linhas": s["linhas"] for name, s in d.state.items()},
                 **{f"estado_{name}_bytes": s["memoria"] for name, s in d.state.items()},
             })
@@ -445,7 +447,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scaling-fixed-orders", type=positive_int, default=1_000_000,
                         help="pedidos da série de partições (padrão: %(default)s)")
     parser.add_argument("--work-dir", type=Path, default=None,
-                        help="onde pôr arquivos e checkpoints temporários (padrão: um dir temporário)")
+                        help="onde pôr arquivos e checkpoints temporários "
+                             "(padrão: um diretório temporário)")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR,
                         help="diretório do CSV e do PNG (padrão: bench/results)")
     parser.add_argument("-v", "--verbose", action="store_true", help="mostra os avisos do Spark")

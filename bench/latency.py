@@ -2,6 +2,7 @@
 
 Uso: python bench/latency.py [--bootstrap-servers localhost:9092] [--rate 1000]
                              [--seconds 60] [--triggers 0.5,1,5] [--warmup-seconds 10]
+                             [--jvm-warmup-seconds 60]
                              [--partitions 2] [--conf CHAVE=VALOR] [--out bench/results]
 
 For each trigger interval: a fresh topic, the real consumer started in-process
@@ -14,7 +15,9 @@ When everything was counted the consumer stops, and:
   - the topic is read back with kafka-python for each record's Kafka timestamp (the
     producer's CreateTime);
   - latency of an order = completion of the batch that read it - its Kafka timestamp.
-Orders sent in the first --warmup-seconds are discarded (JVM warm-up, first batches).
+Before the first trigger, an unmeasured run of --jvm-warmup-seconds at the same rate warms
+the JVM up (the first minute of a JVM is markedly slower); within each measured run, orders
+sent in the first --warmup-seconds are discarded too (the consumer's first batches).
 Prints p50, p95, p99 and max per trigger; writes latency.csv and latency.png.
 """
 
@@ -41,6 +44,7 @@ from bench.common import (  # noqa: E402
     fmt_float,
     fmt_int,
     footnote,
+    load_average,
     machine_info,
     machine_line,
     median,
@@ -88,6 +92,7 @@ class Result:
     sent: int
     batches: list[Batch]
     progress: list[dict]  # the totals query's progress, every batch
+    load: float = 0.0  # the machine's 1-minute load average at the end
 
     def p(self, q: float) -> float:
         return percentile(self.latencies_s, q)
@@ -116,7 +121,8 @@ def batches_from_progress(progress: list[dict]) -> list[Batch]:
     return batches
 
 
-def read_timestamps(bootstrap: str, topic: str, timeout_s: float = 120.0) -> list[tuple[int, int, int]]:
+def read_timestamps(bootstrap: str, topic: str,
+                    timeout_s: float = 120.0) -> list[tuple[int, int, int]]:
     """(partition, offset, timestamp_ms) of every record the topic holds."""
     from kafka import KafkaConsumer, TopicPartition
 
@@ -183,11 +189,12 @@ def consumed(query: Any) -> int:
 
 
 def run_trigger(spark: Any, args: argparse.Namespace, trigger: float, work: Path,
-                topics: list[str]) -> Result:
+                topics: list[str], seconds: float | None = None) -> Result:
     topic = new_topic_name("bench-latencia")
     topics += [topic, f"{topic}-dlq"]
     create_topic(args.bootstrap_servers, topic, args.partitions)
-    count = int(args.rate * args.seconds)
+    seconds = args.seconds if seconds is None else seconds
+    count = int(args.rate * seconds)
     options = ConsumerOptions(
         bootstrap_servers=args.bootstrap_servers, topic=topic, dlq_topic=f"{topic}-dlq",
         checkpoint=str(work / f"checkpoint-{topic}"), trigger_seconds=trigger,
@@ -203,7 +210,7 @@ def run_trigger(spark: Any, args: argparse.Namespace, trigger: float, work: Path
             [sys.executable, str(REPO_ROOT / "produtor_vendas.py"), "-b", args.bootstrap_servers,
              "--topic", topic, "--count", str(count), "--rate", f"{args.rate:g}",
              "--seed", str(args.seed), "--quiet"],
-            capture_output=True, text=True, timeout=args.seconds * 3 + 120, check=False,
+            capture_output=True, text=True, timeout=seconds * 3 + 120, check=False,
         )
         if producer.returncode != 0:
             raise BenchmarkError(f"o produtor falhou ({producer.returncode}): "
@@ -230,10 +237,10 @@ def run_trigger(spark: Any, args: argparse.Namespace, trigger: float, work: Path
         raise BenchmarkError("o progresso guardado não cobre todos os lotes; aumente "
                              "spark.sql.streaming.numRecentProgressUpdates")
     records = read_timestamps(args.bootstrap_servers, topic)
-    values = latencies(records, batches, args.warmup_seconds)
+    values = latencies(records, batches, min(args.warmup_seconds, seconds / 2))
     drop_topics(args.bootstrap_servers, [topic, f"{topic}-dlq"])
     remove_tree(work / f"checkpoint-{topic}")
-    return Result(trigger, values, count, batches, progress)
+    return Result(trigger, values, count, batches, progress, load_average())
 
 
 def plot(results: list[Result], args: argparse.Namespace, machine: dict[str, str],
@@ -253,7 +260,8 @@ def plot(results: list[Result], args: argparse.Namespace, machine: dict[str, str
 
     width = 0.8 / (len(PERCENTILES) + 1)
     labels = [f"{fmt_float(r.trigger, 1)} s" for r in results]
-    for i, (q, color) in enumerate(zip(PERCENTILES + (100,), ["#4c72b0", "#dd8452", "#c44e52", "#8c8c8c"])):
+    bar_colors = ["#4c72b0", "#dd8452", "#c44e52", "#8c8c8c"]
+    for i, (q, color) in enumerate(zip(PERCENTILES + (100,), bar_colors)):
         values = [r.p(q) for r in results]
         xs = [x + (i - 1.5) * width for x in range(len(results))]
         right.bar(xs, values, width, color=color, label="máx." if q == 100 else f"p{q}")
@@ -295,6 +303,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup-seconds", type=non_negative_float, default=10.0,
                         help="descarta os pedidos enviados nestes primeiros segundos "
                              "(padrão: %(default)g)")
+    parser.add_argument("--jvm-warmup-seconds", type=non_negative_float, default=60.0,
+                        help="execução não medida antes da primeira, para aquecer a JVM "
+                             "(0: sem; padrão: %(default)g)")
     parser.add_argument("--partitions", type=positive_int, default=2,
                         help="partições do tópico (padrão: %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="semente (padrão: %(default)s)")
@@ -325,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
         results: list[Result] = []
         rows: list[dict[str, Any]] = []
         try:
+            if args.jvm_warmup_seconds:
+                print(f"Aquecimento da JVM (não medido): {fmt_int(args.jvm_warmup_seconds)} s...",
+                      flush=True)
+                run_trigger(spark, args, args.triggers[0], work, topics, args.jvm_warmup_seconds)
             for trigger in args.triggers:
                 print(f"Trigger de {fmt_float(trigger, 1)} s: {fmt_int(args.rate)} pedidos/s por "
                       f"{fmt_int(args.seconds)} s...", flush=True)
@@ -336,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"({fmt_int(len(result.latencies_s))} pedidos medidos; "
                       f"{len(result.batches)} lotes, duração mediana "
                       f"{fmt_float(median(durations), 2)} s, p99 "
-                      f"{fmt_float(percentile(durations, 99), 2)} s)", flush=True)
+                      f"{fmt_float(percentile(durations, 99), 2)} s; carga "
+                      f"{fmt_float(result.load, 1)})", flush=True)
                 rows.append({
                     "trigger_s": trigger, "taxa_pedidos_s": args.rate, "segundos": args.seconds,
                     "aquecimento_s": args.warmup_seconds, "pedidos_enviados": result.sent,
@@ -346,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
                     "lotes": len(result.batches),
                     "duracao_lote_mediana_s": f"{median(durations):.3f}",
                     "duracao_lote_p99_s": f"{percentile(durations, 99):.3f}",
+                    "carga_1min": f"{result.load:.2f}",
                 })
         finally:
             spark.stop()
