@@ -351,6 +351,8 @@ def scaling(spark: Any, args: argparse.Namespace, work: Path, machine: dict[str,
 def plot_scaling(rows: list[dict[str, Any]], args: argparse.Namespace, machine: dict[str, str],
                  path: Path) -> None:
     plt = pyplot()
+    from matplotlib.ticker import FuncFormatter
+
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(13, 4.3))
 
     parts = args.scaling_partitions
@@ -366,14 +368,15 @@ def plot_scaling(rows: list[dict[str, Any]], args: argparse.Namespace, machine: 
 
     ns = args.scaling_orders
     chosen = [r for r in rows if r["serie"] == "pedidos"]
+    millions = FuncFormatter(lambda v, _: fmt_float(v / 1e6, 1).replace(",0", ""))
     middle.scatter([r["pedidos"] for r in chosen], [float(r["segundos"]) for r in chosen],
                    color="#4c72b0", zorder=3, label="execuções")
     seconds = [median(float(r["segundos"]) for r in chosen if r["pedidos"] == n) for n in ns]
     slope = sum(s * n for s, n in zip(seconds, ns)) / sum(n * n for n in ns)  # fit through 0
     middle.plot([0, max(ns)], [0, slope * max(ns)], "--", color="#c44e52",
                 label=f"linear: {fmt_float(slope * 1e6, 1)} µs/pedido")
-    thousands_axis(middle, "x")
-    middle.set_xlabel("pedidos")
+    middle.xaxis.set_major_formatter(millions)
+    middle.set_xlabel("milhões de pedidos")
     middle.set_ylabel("segundos")
     middle.set_title("Tempo para consumir o tópico")
     middle.legend(fontsize=8)
@@ -381,13 +384,17 @@ def plot_scaling(rows: list[dict[str, Any]], args: argparse.Namespace, machine: 
     names = sorted({k[len("estado_"):-len("_linhas")] for r in chosen for k in r
                     if k.startswith("estado_") and k.endswith("_linhas")})
     for name, color in zip(names, ["#55a868", "#8172b2", "#ccb974"]):
-        values = [max((int(r.get(f"estado_{name}_bytes", 0)) for r in chosen if r["pedidos"] == n),
-                      default=0) / 2**20 for n in ns]
+        last = [next(r for r in reversed(chosen) if r["pedidos"] == n) for n in ns]
+        values = [int(r.get(f"estado_{name}_bytes", 0)) / 2**20 for r in last]
         right.plot(ns, values, "o-", color=color, label=STATE_LABELS.get(name, name))
-    thousands_axis(right, "x")
-    right.set_xlabel("pedidos")
-    right.set_ylabel("memória do estado (MiB)")
-    right.set_title("Estado ao final")
+        for n, value, r in zip(ns, values, last):
+            right.annotate(f"{fmt_int(int(r.get(f'estado_{name}_linhas', 0)))} linhas",
+                           (n, value), fontsize=7, xytext=(4, 4), textcoords="offset points")
+    right.set_xlim(-0.05 * max(ns), 1.3 * max(ns))
+    right.xaxis.set_major_formatter(millions)
+    right.set_xlabel("milhões de pedidos")
+    right.set_ylabel("memória do estado (MiB, RocksDB)")
+    right.set_title("Estado ao final (linhas e memória)")
     right.legend(fontsize=8)
 
     footnote(fig, machine)
