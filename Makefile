@@ -8,13 +8,13 @@ RATE ?= 200
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 
-.PHONY: help venv demo test kafka-up kafka-down kafka-status bench-producer bench-consumer bench-latency clean
+.PHONY: help venv demo test kafka-up kafka-down kafka-status bench-producer bench-consumer bench-latency bench-scaling clean
 
 help:
 	@echo "make demo          Kafka local + produtor ($(RATE) pedidos/s) + consumidor; Ctrl-C para parar"
 	@echo "make test          todos os testes (unidade e integração com Kafka real)"
 	@echo "make kafka-up      inicia o Kafka local em $(BOOTSTRAP) (make kafka-down para parar)"
-	@echo "make bench-producer | bench-consumer | bench-latency   benchmarks (resultados em bench/results/)"
+	@echo "make bench-producer | bench-consumer | bench-latency | bench-scaling   benchmarks (resultados em bench/results/)"
 
 # The venv is rebuilt only when the pinned requirements change.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -49,6 +49,9 @@ bench-consumer: kafka-up
 
 bench-latency: kafka-up
 	$(PY) bench/latency.py --bootstrap-servers $(BOOTSTRAP)
+
+bench-scaling: kafka-up
+	$(PY) bench/consumer.py --bootstrap-servers $(BOOTSTRAP) --scaling
 
 clean:
 	rm -rf .checkpoints spark-warehouse metastore_db derby.log .pytest_cache bench/results

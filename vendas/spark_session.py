@@ -40,6 +40,12 @@ DEFAULTS: dict[str, str] = {
 LOCAL_DEFAULTS: dict[str, str] = {
     "spark.sql.shuffle.partitions": "2",
     "spark.driver.memory": "2g",
+    # Checkpoint files through Hadoop's FileSystem API: the default FileContext API forks a
+    # `readlink` process for every file it renames on a local disk (no native Hadoop
+    # library in pip's pyspark), about 30 ms each, several per batch (bench/latency.py:
+    # 1 s trigger, batch 530 -> 420 ms, p50 1.05 -> 0.92 s). Local renames are atomic either way.
+    "spark.sql.streaming.checkpointFileManagerClass":
+        "org.apache.spark.sql.execution.streaming.checkpointing.FileSystemBasedCheckpointFileManager",
 }
 
 
