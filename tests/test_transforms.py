@@ -12,7 +12,14 @@ from pyspark.testing import assertDataFrameEqual
 from tests.corpus import CANONICAL, MALFORMED, SEED_A, SEED_B, VALID_ODDITIES, expected_totals, variant
 from tests.kafka_records import kafka_frame
 from vendas.report import totals_from_ledger
-from vendas.transforms import REASONS, aggregate_ledger, dead_letters, ledger_entries, parse_orders
+from vendas.transforms import (
+    REASONS,
+    aggregate_ledger,
+    dead_letters,
+    ledger_entries,
+    parse_orders,
+    windowed_totals,
+)
 
 
 def parsed(frame: DataFrame) -> list[Row]:
@@ -119,4 +126,39 @@ def test_dead_letters_keep_bytes_and_carry_reason_and_source(spark):
         "topico": "vendas-x",
         "particao": "0",
         "offset": "1",
+    }
+
+
+def test_windowed_totals_per_minute_and_product(spark, tmp_path):
+    """--window: sums per data_hora minute and product; a repeated id counts once and a
+    rejected message adds nothing. A stream (its de-duplication is streaming-only) over
+    the records saved as Parquet."""
+    messages = [
+        CANONICAL,  # 14:05:09
+        CANONICAL,  # replayed
+        variant(CANONICAL, id_ordem="b", data_hora="2026-11-23T14:05:59"),
+        variant(CANONICAL, id_ordem="c", data_hora="2026-11-23T14:06:00",
+                produtos_comprados=["Mouse"], quantidade_por_produto={"Mouse": 3},
+                preco_unitario_por_produto={"Mouse": Decimal("89.90")}, valor_total=Decimal("269.70")),
+        variant(CANONICAL, id_ordem="d", valor_total=1),  # rejected
+    ]
+    records = kafka_frame(spark, messages)
+    records.write.parquet(str(tmp_path / "records"))
+    stream = spark.readStream.schema(records.schema).parquet(str(tmp_path / "records"))
+    windows = windowed_totals(parse_orders(stream), "1 minute", "10 minutes").select(
+        F.date_format("janela.start", "HH:mm").alias("inicio"), "produto",
+        "quantidade_total", "valor_total")
+    query = (windows.writeStream.format("memory").queryName("janelas_teste").outputMode("update")
+             .option("checkpointLocation", str(tmp_path / "checkpoint"))
+             .trigger(availableNow=True).start())
+    query.awaitTermination(120)
+    assert not query.isActive and query.exception() is None
+    got = {
+        (r["inicio"], r["produto"]): (r["quantidade_total"], r["valor_total"])
+        for r in spark.table("janelas_teste").collect()
+    }
+    assert got == {
+        ("14:05", "Mouse"): (4, Decimal("359.60")),
+        ("14:05", "Teclado"): (2, Decimal("299.80")),
+        ("14:06", "Mouse"): (3, Decimal("269.70")),
     }
