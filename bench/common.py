@@ -413,9 +413,15 @@ def pyplot():
     return plt
 
 
-def footnote(fig: Any, machine: dict[str, str]) -> None:
+def save_chart(fig: Any, machine: dict[str, str], path: Path, bottom: float = 0.05) -> None:
+    """Write the figure with the machine it was measured on as a footnote, and free it."""
+    import matplotlib.pyplot as plt
+
     fig.text(0.01, 0.01, machine_line(machine), fontsize=6.5, color="#555555", ha="left",
              va="bottom", wrap=True)
+    fig.tight_layout(rect=(0, bottom, 1, 1))
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 
 
 def thousands_axis(ax: Any, axis: str = "y") -> None:

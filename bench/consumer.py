@@ -46,7 +46,6 @@ from bench.common import (  # noqa: E402
     fmt_float,
     fmt_int,
     fmt_mib,
-    footnote,
     load_average,
     load_orders,
     machine_info,
@@ -56,6 +55,7 @@ from bench.common import (  # noqa: E402
     pyplot,
     quiet_logs,
     remove_tree,
+    save_chart,
     spark_session,
     state_figures,
     thousands_axis,
@@ -283,10 +283,7 @@ def plot_compare(rates: dict[str, list[float]], ratios: list[float], orders: int
     ax.set_title(f"Consumidor: {fmt_int(orders)} pedidos, razão Kafka/arquivos "
                  f"{fmt_float(median(ratios), 2)}")
     ax.set_ylim(0, max(max(v) for v in rates.values()) * 1.2)
-    footnote(fig, machine)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_chart(fig, machine, path, bottom=0.04)
 
 
 # --- scaling: partitions and order counts --------------------------------------------------
@@ -397,10 +394,7 @@ def plot_scaling(rows: list[dict[str, Any]], args: argparse.Namespace, machine: 
     right.set_title("Estado ao final (linhas e memória)")
     right.legend(fontsize=8)
 
-    footnote(fig, machine)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_chart(fig, machine, path)
 
 
 # --- main ----------------------------------------------------------------------------------

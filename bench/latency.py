@@ -43,7 +43,6 @@ from bench.common import (  # noqa: E402
     drop_topics,
     fmt_float,
     fmt_int,
-    footnote,
     load_average,
     machine_info,
     machine_line,
@@ -54,6 +53,7 @@ from bench.common import (  # noqa: E402
     pyplot,
     quiet_logs,
     remove_tree,
+    save_chart,
     spark_session,
     write_csv,
 )
@@ -273,10 +273,7 @@ def plot(results: list[Result], args: argparse.Namespace, machine: dict[str, str
     right.set_title(f"{fmt_int(args.rate)} pedidos/s por {fmt_int(args.seconds)} s "
                     f"(sem os {fmt_int(args.warmup_seconds)} s iniciais)")
     right.legend(fontsize=8)
-    footnote(fig, machine)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_chart(fig, machine, path)
 
 
 def float_list(text: str) -> list[float]:
