@@ -9,8 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.corpus import expected_totals
-from tests.kafka_io import REPO_ROOT, cli_env, parse_table, read_topic, run_consumer, run_producer
+from tests.corpus import CANONICAL, expected_totals, variant
+from tests.kafka_io import (
+    REPO_ROOT,
+    cli_env,
+    parse_table,
+    read_topic,
+    run_consumer,
+    run_producer,
+    send_all,
+)
+from tests.kafka_records import as_bytes
 from vendas.spark_session import KAFKA_CONNECTOR
 
 pytestmark = pytest.mark.integration
@@ -70,3 +79,40 @@ def test_second_run_without_new_data_prints_the_same_totals(kafka_bootstrap, new
     assert first.returncode == second.returncode == 0
     assert parse_table(second.stdout) == parse_table(first.stdout)
     assert "pedidos contados: 200;" in second.stdout
+
+
+def window_rows(output: str) -> dict[tuple[str, str], tuple[int, Decimal]]:
+    """Every row of the window tables the consumer printed: (start, produto) -> sums."""
+    rows = {}
+    in_windows = False
+    for line in output.splitlines():
+        if line.startswith("Janelas atualizadas"):
+            in_windows = True
+        elif not line.startswith(("|", "+")):
+            in_windows = False
+        elif in_windows and line.startswith("|") and not line.startswith("|inicio_janela"):
+            start, _end, product, quantity, value = (c.strip() for c in line.strip("|").split("|"))
+            rows[(start, product)] = (int(quantity), Decimal(value))
+    return rows
+
+
+def test_window_option_prints_totals_per_minute(kafka_bootstrap, new_topic, tmp_path):
+    topic = new_topic("vendas")
+    messages = [
+        CANONICAL,  # 23/11/2026 14:05:09: Mouse 2 x 89.90, Teclado 1 x 149.90
+        CANONICAL,  # a replay: counted once
+        variant(CANONICAL, id_ordem="b", data_hora="2026-11-23T14:05:59"),
+        variant(CANONICAL, id_ordem="c", data_hora="2026-11-23T14:06:00",
+                produtos_comprados=["Mouse"], quantidade_por_produto={"Mouse": 3},
+                preco_unitario_por_produto={"Mouse": Decimal("89.90")}, valor_total=Decimal("269.70")),
+    ]
+    send_all(kafka_bootstrap, topic, [(m["id_ordem"].encode(), as_bytes(m)) for m in messages])
+    result = run_consumer(kafka_bootstrap, topic, tmp_path / "ckpt", "--window", "1 minute")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert window_rows(result.stdout) == {
+        ("23/11/2026 14:05:00", "Mouse"): (4, Decimal("359.60")),
+        ("23/11/2026 14:05:00", "Teclado"): (2, Decimal("299.80")),
+        ("23/11/2026 14:06:00", "Mouse"): (3, Decimal("269.70")),
+    }
+    assert sorted(parse_table(result.stdout)) == [
+        ("Mouse", 7, Decimal("629.30")), ("Teclado", 2, Decimal("299.80"))]
