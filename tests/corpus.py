@@ -131,6 +131,22 @@ VALID_ODDITIES: list[tuple[str, dict[str, Any]]] = [
 ]
 
 
+# Orders in two data_hora minutes, with a replay: what --window "1 minute" must print.
+WINDOWED: list[dict[str, Any]] = [
+    CANONICAL,  # 23/11/2026 14:05:09: Mouse 2 x 89.90, Teclado 1 x 149.90
+    CANONICAL,  # a replay: counted once
+    variant(CANONICAL, id_ordem="b", data_hora="2026-11-23T14:05:59"),
+    variant(CANONICAL, id_ordem="c", data_hora="2026-11-23T14:06:00", produtos_comprados=["Mouse"],
+            quantidade_por_produto={"Mouse": 3}, preco_unitario_por_produto={"Mouse": Decimal("89.90")},
+            valor_total=Decimal("269.70")),
+]
+# (window start HH:mm, produto) -> (quantidade_total, valor_total)
+WINDOWED_TOTALS: dict[tuple[str, str], tuple[int, Decimal]] = {
+    ("14:05", "Mouse"): (4, Decimal("359.60")),
+    ("14:05", "Teclado"): (2, Decimal("299.80")),
+    ("14:06", "Mouse"): (3, Decimal("269.70")),
+}
+
 def expected_totals(messages: list[dict[str, Any]]) -> dict[str, tuple[int, Decimal | None]]:
     """Per product: (quantity, value or None when no message gave a unit price).
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.corpus import CANONICAL, expected_totals, variant
+from tests.corpus import WINDOWED, WINDOWED_TOTALS, expected_totals
 from tests.kafka_io import (
     REPO_ROOT,
     cli_env,
@@ -98,21 +98,11 @@ def window_rows(output: str) -> dict[tuple[str, str], tuple[int, Decimal]]:
 
 def test_window_option_prints_totals_per_minute(kafka_bootstrap, new_topic, tmp_path):
     topic = new_topic("vendas")
-    messages = [
-        CANONICAL,  # 23/11/2026 14:05:09: Mouse 2 x 89.90, Teclado 1 x 149.90
-        CANONICAL,  # a replay: counted once
-        variant(CANONICAL, id_ordem="b", data_hora="2026-11-23T14:05:59"),
-        variant(CANONICAL, id_ordem="c", data_hora="2026-11-23T14:06:00",
-                produtos_comprados=["Mouse"], quantidade_por_produto={"Mouse": 3},
-                preco_unitario_por_produto={"Mouse": Decimal("89.90")}, valor_total=Decimal("269.70")),
-    ]
-    send_all(kafka_bootstrap, topic, [(m["id_ordem"].encode(), as_bytes(m)) for m in messages])
+    send_all(kafka_bootstrap, topic, [(m["id_ordem"].encode(), as_bytes(m)) for m in WINDOWED])
     result = run_consumer(kafka_bootstrap, topic, tmp_path / "ckpt", "--window", "1 minute")
     assert result.returncode == 0, result.stderr[-3000:]
     assert window_rows(result.stdout) == {
-        ("23/11/2026 14:05:00", "Mouse"): (4, Decimal("359.60")),
-        ("23/11/2026 14:05:00", "Teclado"): (2, Decimal("299.80")),
-        ("23/11/2026 14:06:00", "Mouse"): (3, Decimal("269.70")),
+        (f"23/11/2026 {start}:00", product): sums for (start, product), sums in WINDOWED_TOTALS.items()
     }
     assert sorted(parse_table(result.stdout)) == [
         ("Mouse", 7, Decimal("629.30")), ("Teclado", 2, Decimal("299.80"))]

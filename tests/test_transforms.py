@@ -9,7 +9,17 @@ from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from tests.corpus import CANONICAL, MALFORMED, SEED_A, SEED_B, VALID_ODDITIES, expected_totals, variant
+from tests.corpus import (
+    CANONICAL,
+    MALFORMED,
+    SEED_A,
+    SEED_B,
+    VALID_ODDITIES,
+    WINDOWED,
+    WINDOWED_TOTALS,
+    expected_totals,
+    variant,
+)
 from tests.kafka_records import kafka_frame
 from vendas.report import totals_from_ledger
 from vendas.transforms import (
@@ -155,20 +165,8 @@ def stream_windows(spark, tmp_path, batches: list[list]) -> dict[tuple[str, str]
 def test_windowed_totals_per_minute_and_product(spark, tmp_path):
     """--window: sums per data_hora minute and product; a repeated id counts once and a
     rejected message adds nothing."""
-    messages = [
-        CANONICAL,  # 14:05:09
-        CANONICAL,  # replayed
-        variant(CANONICAL, id_ordem="b", data_hora="2026-11-23T14:05:59"),
-        variant(CANONICAL, id_ordem="c", data_hora="2026-11-23T14:06:00",
-                produtos_comprados=["Mouse"], quantidade_por_produto={"Mouse": 3},
-                preco_unitario_por_produto={"Mouse": Decimal("89.90")}, valor_total=Decimal("269.70")),
-        variant(CANONICAL, id_ordem="d", valor_total=1),  # rejected
-    ]
-    assert stream_windows(spark, tmp_path, [messages]) == {
-        ("14:05", "Mouse"): (4, Decimal("359.60")),
-        ("14:05", "Teclado"): (2, Decimal("299.80")),
-        ("14:06", "Mouse"): (3, Decimal("269.70")),
-    }
+    rejected = variant(CANONICAL, id_ordem="d", valor_total=1)
+    assert stream_windows(spark, tmp_path, [WINDOWED + [rejected]]) == WINDOWED_TOTALS
 
 
 def test_windows_leave_out_orders_older_than_the_watermark(spark, tmp_path):
