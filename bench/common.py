@@ -17,10 +17,12 @@ import resource
 import shutil
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -457,3 +459,40 @@ def spark_session(app: str, conf: dict[str, str] | None = None, verbose: bool = 
 
     os.environ.setdefault("PYSPARK_PYTHON", str(Path(os.sys.executable)))
     return build_session(app, conf, verbose)
+
+
+class BenchmarkError(Exception):
+    """A run that must not pass silently (wrong totals, a failed query)."""
+
+
+def run_with_spark(args: Any, app: str, conf: dict[str, str], work_prefix: str,
+                   measure: Callable[[Any, dict[str, str], Path, list[str]], int],
+                   work_dir: Path | None = None) -> int:
+    """What every Spark benchmark does around its measurements: check the broker, note the
+    machine, start the session (with --conf on top of `conf`), and at the end drop the
+    topics `measure` created and its scratch directory. Exit code: measure's, 2 for an
+    error the user can fix, 1 for a failed run."""
+    from vendas.errors import UserError
+    from vendas.kafka_admin import wait_for_broker
+
+    quiet_logs()
+    topics: list[str] = []
+    work = Path(tempfile.mkdtemp(prefix=work_prefix, dir=work_dir))
+    try:
+        wait_for_broker(args.bootstrap_servers)
+        machine = machine_info(args.bootstrap_servers)
+        spark = spark_session(app, {"spark.ui.enabled": "false", **conf, **dict(args.conf)},
+                              args.verbose)
+        try:
+            return measure(spark, machine, work, topics)
+        finally:
+            spark.stop()
+    except UserError as error:
+        print(f"erro: {error}", file=sys.stderr)
+        return 2
+    except BenchmarkError as error:
+        print(f"FALHOU: {error}", file=sys.stderr)
+        return 1
+    finally:
+        drop_topics(args.bootstrap_servers, topics)
+        remove_tree(work)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.common import (  # noqa: E402
+    BenchmarkError,
     RESULTS_DIR,
     STATE_LABELS,
     LoadResult,
@@ -48,15 +48,13 @@ from bench.common import (  # noqa: E402
     fmt_mib,
     load_average,
     load_orders,
-    machine_info,
     machine_line,
     median,
     new_topic_name,
     pyplot,
-    quiet_logs,
     remove_tree,
+    run_with_spark,
     save_chart,
-    spark_session,
     state_figures,
     thousands_axis,
     totals_table,
@@ -64,16 +62,10 @@ from bench.common import (  # noqa: E402
 )
 from vendas.cli import PortugueseArgumentParser, key_value, positive_int  # noqa: E402
 from vendas.consumer import ConsumerOptions, start  # noqa: E402
-from vendas.errors import UserError  # noqa: E402
-from vendas.kafka_admin import wait_for_broker  # noqa: E402
 
 SOURCES = ("kafka", "arquivo")
 LABELS = {"kafka": "Kafka", "arquivo": "arquivos (referência)"}
 FILE_TOPIC = "arquivos"
-
-
-class BenchmarkError(Exception):
-    """A run that must not pass silently (wrong totals, a failed query)."""
 
 
 @dataclass
@@ -458,28 +450,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    quiet_logs()
-    topics: list[str] = []
-    work = Path(tempfile.mkdtemp(prefix="bench-consumidor-", dir=args.work_dir))
-    try:
-        wait_for_broker(args.bootstrap_servers)
-        machine = machine_info(args.bootstrap_servers)
-        conf = {"spark.ui.enabled": "false", **dict(args.conf)}
-        spark = spark_session("vendas-bench-consumidor", conf, args.verbose)
-        try:
-            return (scaling if args.scaling else compare)(spark, args, work, machine, topics)
-        finally:
-            spark.stop()
-    except UserError as error:
-        print(f"erro: {error}", file=sys.stderr)
-        return 2
-    except BenchmarkError as error:
-        print(f"FALHOU: {error}", file=sys.stderr)
-        return 1
-    finally:
-        drop_topics(args.bootstrap_servers, topics)
-        remove_tree(work)
 
+    def measure(spark: Any, machine: dict[str, str], work: Path, topics: list[str]) -> int:
+        return (scaling if args.scaling else compare)(spark, args, work, machine, topics)
+
+    return run_with_spark(args, "vendas-bench-consumidor", {}, "bench-consumidor-", measure,
+                          work_dir=args.work_dir)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tempfile
 import time
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -38,23 +37,22 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.common import (  # noqa: E402
+    BenchmarkError,
     RESULTS_DIR,
     create_topic,
     drop_topics,
     fmt_float,
     fmt_int,
     load_average,
-    machine_info,
     machine_line,
     median,
     new_topic_name,
     offsets_of,
     percentile,
     pyplot,
-    quiet_logs,
     remove_tree,
+    run_with_spark,
     save_chart,
-    spark_session,
     write_csv,
 )
 from vendas.cli import (  # noqa: E402
@@ -65,14 +63,8 @@ from vendas.cli import (  # noqa: E402
     positive_int,
 )
 from vendas.consumer import ConsumerOptions, start  # noqa: E402
-from vendas.errors import UserError  # noqa: E402
-from vendas.kafka_admin import wait_for_broker  # noqa: E402
 
 PERCENTILES = (50, 95, 99)
-
-
-class BenchmarkError(Exception):
-    pass
 
 
 @dataclass
@@ -317,61 +309,38 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    quiet_logs()
-    topics: list[str] = []
-    work = Path(tempfile.mkdtemp(prefix="bench-latencia-"))
-    try:
-        wait_for_broker(args.bootstrap_servers)
-        machine = machine_info(args.bootstrap_servers)
-        conf = {"spark.ui.enabled": "false",
-                # keep every batch's progress of a run (the default keeps the last 100)
-                "spark.sql.streaming.numRecentProgressUpdates": "100000",
-                **dict(args.conf)}
-        spark = spark_session("vendas-bench-latencia", conf, args.verbose)
-        results: list[Result] = []
-        rows: list[dict[str, Any]] = []
-        try:
-            if args.jvm_warmup_seconds:
-                print(f"Aquecimento da JVM (não medido): {fmt_int(args.jvm_warmup_seconds)} s...",
-                      flush=True)
-                run_trigger(spark, args, args.triggers[0], work, topics, args.jvm_warmup_seconds)
-            for trigger in args.triggers:
-                print(f"Trigger de {fmt_float(trigger, 1)} s: {fmt_int(args.rate)} pedidos/s por "
-                      f"{fmt_int(args.seconds)} s...", flush=True)
-                result = run_trigger(spark, args, trigger, work, topics)
-                results.append(result)
-                durations = sorted(b.duration_ms / 1000 for b in result.batches)
-                print(f"  p50 {fmt_float(result.p(50), 2)} s, p95 {fmt_float(result.p(95), 2)} s, "
-                      f"p99 {fmt_float(result.p(99), 2)} s, máx. {fmt_float(result.p(100), 2)} s "
-                      f"({fmt_int(len(result.latencies_s))} pedidos medidos; "
-                      f"{len(result.batches)} lotes, duração mediana "
-                      f"{fmt_float(median(durations), 2)} s, p99 "
-                      f"{fmt_float(percentile(durations, 99), 2)} s; carga "
-                      f"{fmt_float(result.load, 1)})", flush=True)
-                rows.append({
-                    "trigger_s": trigger, "taxa_pedidos_s": args.rate, "segundos": args.seconds,
-                    "aquecimento_s": args.warmup_seconds, "pedidos_enviados": result.sent,
-                    "pedidos_medidos": len(result.latencies_s),
-                    **{f"p{q}_s": f"{result.p(q):.3f}" for q in PERCENTILES},
-                    "max_s": f"{result.p(100):.3f}",
-                    "lotes": len(result.batches),
-                    "duracao_lote_mediana_s": f"{median(durations):.3f}",
-                    "duracao_lote_p99_s": f"{percentile(durations, 99):.3f}",
-                    "carga_1min": f"{result.load:.2f}",
-                })
-        finally:
-            spark.stop()
-    except UserError as error:
-        print(f"erro: {error}", file=sys.stderr)
-        return 2
-    except BenchmarkError as error:
-        print(f"FALHOU: {error}", file=sys.stderr)
-        return 1
-    finally:
-        drop_topics(args.bootstrap_servers, topics)
-        remove_tree(work)
+def measure(spark: Any, args: argparse.Namespace, machine: dict[str, str], work: Path,
+            topics: list[str]) -> int:
+    results: list[Result] = []
+    rows: list[dict[str, Any]] = []
+    if args.jvm_warmup_seconds:
+        print(f"Aquecimento da JVM (não medido): {fmt_int(args.jvm_warmup_seconds)} s...",
+              flush=True)
+        run_trigger(spark, args, args.triggers[0], work, topics, args.jvm_warmup_seconds)
+    for trigger in args.triggers:
+        print(f"Trigger de {fmt_float(trigger, 1)} s: {fmt_int(args.rate)} pedidos/s por "
+              f"{fmt_int(args.seconds)} s...", flush=True)
+        result = run_trigger(spark, args, trigger, work, topics)
+        results.append(result)
+        durations = sorted(b.duration_ms / 1000 for b in result.batches)
+        print(f"  p50 {fmt_float(result.p(50), 2)} s, p95 {fmt_float(result.p(95), 2)} s, "
+              f"p99 {fmt_float(result.p(99), 2)} s, máx. {fmt_float(result.p(100), 2)} s "
+              f"({fmt_int(len(result.latencies_s))} pedidos medidos; "
+              f"{len(result.batches)} lotes, duração mediana "
+              f"{fmt_float(median(durations), 2)} s, p99 "
+              f"{fmt_float(percentile(durations, 99), 2)} s; carga "
+              f"{fmt_float(result.load, 1)})", flush=True)
+        rows.append({
+            "trigger_s": trigger, "taxa_pedidos_s": args.rate, "segundos": args.seconds,
+            "aquecimento_s": args.warmup_seconds, "pedidos_enviados": result.sent,
+            "pedidos_medidos": len(result.latencies_s),
+            **{f"p{q}_s": f"{result.p(q):.3f}" for q in PERCENTILES},
+            "max_s": f"{result.p(100):.3f}",
+            "lotes": len(result.batches),
+            "duracao_lote_mediana_s": f"{median(durations):.3f}",
+            "duracao_lote_p99_s": f"{percentile(durations, 99):.3f}",
+            "carga_1min": f"{result.load:.2f}",
+        })
 
     print(f"\n{'trigger':>8} {'p50':>7} {'p95':>7} {'p99':>7} {'máx.':>7}  (segundos; sem os "
           f"{fmt_int(args.warmup_seconds)} s iniciais)")
@@ -386,6 +355,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nresultados: {csv_path} e {png_path}")
     return 0
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # keep every batch's progress of a run (the default keeps the last 100)
+    conf = {"spark.sql.streaming.numRecentProgressUpdates": "100000"}
+    return run_with_spark(
+        args, "vendas-bench-latencia", conf, "bench-latencia-",
+        lambda spark, machine, work, topics: measure(spark, args, machine, work, topics))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -144,9 +144,10 @@ def stream_windows(spark, tmp_path, batches: list[list]) -> dict[tuple[str, str]
     per list of messages, in order; every row the update-mode sink received, the last
     update of each window winning."""
     source = tmp_path / "records"
-    for messages in batches:
-        kafka_frame(spark, messages).coalesce(1).write.mode("append").parquet(str(source))
-    stream = (spark.readStream.schema(kafka_frame(spark, batches[0]).schema)
+    frames = [kafka_frame(spark, messages) for messages in batches]
+    for frame in frames:
+        frame.coalesce(1).write.mode("append").parquet(str(source))
+    stream = (spark.readStream.schema(frames[0].schema)
               .option("maxFilesPerTrigger", 1).parquet(str(source)))
     windows = windowed_totals(parse_orders(stream), "1 minute", "10 minutes").select(
         F.date_format("janela.start", "HH:mm").alias("inicio"), "produto",
