@@ -54,4 +54,4 @@ bench-scaling: kafka-up
 	$(PY) bench/consumer.py --bootstrap-servers $(BOOTSTRAP) --scaling
 
 clean:
-	rm -rf .checkpoints spark-warehouse metastore_db derby.log .pytest_cache bench/results
+	rm -rf .checkpoints spark-warehouse metastore_db derby.log .pytest_cache bench/results bench/.venv-originais

@@ -1,44 +1,64 @@
-"""Benchmark do produtor: geração, geração + envio ao Kafka, e o laço dos projetos originais.
+"""Benchmark do produtor: geração, geração + envio ao Kafka, e o laço do projeto original.
 
-Uso: python bench/producer.py [--bootstrap-servers localhost:9092] [--orders 100000]
+Uso: python bench/producer.py [--bootstrap-servers localhost:9092] [--orders 200000]
                               [--baseline-orders 20000] [--repeat 3] [--out bench/results]
 
-Three scenarios side by side, each repeated, medians compared with the original loop:
-  geracao        OrderGenerator + encoding to key/value bytes, no broker;
-  geracao+envio  the producer's own send path (vendas.producer.send_orders), --rate 0,
-                 counted only when every order is acknowledged by the broker;
-  original       what the original projects did per order: Faker for each field,
-                 json.dumps through a value_serializer, a default KafkaProducer, one
-                 send per message and a flush at the end.
+Four scenarios side by side, each repeated, medians compared with the original loop:
+  geracao          OrderGenerator + encoding to key/value bytes, no broker;
+  geracao+envio    the producer's own send path (vendas.producer.send_orders), --rate 0,
+                   counted only when every order is acknowledged by the broker;
+  original         seed A's loop (bench/original_loop.py) as its users ran it: in a venv with
+                   its pinned kafka-python 2.2.11 and Faker 37.3.0, made once in
+                   bench/.venv-originais;
+  original-nosso   the same loop in this project's venv (kafka-python 3 with crc32c): what
+                   the originals' code alone costs, without their older client.
 Writes a CSV (one row per run) and a PNG bar chart. A benchmark, not a test.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import statistics
+import subprocess
 import sys
+import tempfile
 import time
-import uuid
-import warnings
+import venv
+from functools import partial
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from common import (
+    REPO_ROOT,
+    RESULTS_DIR,
+    BenchmarkError,
+    drop_topics,
+    fmt_float,
+    fmt_int,
+    machine_info,
+    machine_line,
+    median,
+    new_topic_name,
+    pyplot,
+    save_chart,
+    thousands_axis,
+    write_csv,
+)
 
-from faker import Faker  # noqa: E402
-from kafka import KafkaAdminClient, KafkaProducer  # noqa: E402
+sys.path.insert(0, str(REPO_ROOT))
 
 from vendas.cli import PortugueseArgumentParser  # noqa: E402
 from vendas.errors import UserError  # noqa: E402
 from vendas.generator import OrderGenerator  # noqa: E402
-from vendas.kafka_admin import ensure_topic  # noqa: E402
+from vendas.kafka_admin import ensure_topic, wait_for_broker  # noqa: E402
 from vendas.logs import setup_logging  # noqa: E402
-from vendas.producer import create_producer, fmt_int, send_orders  # noqa: E402
+from vendas.producer import create_producer, send_orders  # noqa: E402
 
-SCENARIOS = ("geracao", "geracao+envio", "original")
-LABELS = {"geracao": "geração", "geracao+envio": "geração + envio", "original": "original"}
+SCENARIOS = ("geracao", "geracao+envio", "original", "original-nosso")
+LABELS = {"geracao": "geração", "geracao+envio": "geração + envio",
+          "original": "original", "original-nosso": "original, nosso venv"}
+# seed A's requirements.txt pins these (and has no crc32c)
+ORIGINAL_REQUIREMENTS = ("kafka-python==2.2.11", "Faker==37.3.0")
+ORIGINALS_VENV = REPO_ROOT / "bench" / ".venv-originais"
+ORIGINAL_LOOP = REPO_ROOT / "bench" / "original_loop.py"
 
 
 def bench_generation(n: int, seed: int) -> float:
@@ -51,20 +71,6 @@ def bench_generation(n: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
-def _fresh_topic(bootstrap: str) -> str:
-    topic = f"bench-produtor-{uuid.uuid4().hex[:8]}"
-    ensure_topic(bootstrap, topic)
-    return topic
-
-
-def _drop_topics(bootstrap: str, topics: list[str]) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    try:
-        admin.delete_topics(topics)
-    finally:
-        admin.close()
-
-
 def bench_send(bootstrap: str, topic: str, n: int, seed: int) -> float:
     orders = iter(OrderGenerator(seed))
     producer = create_producer(bootstrap)
@@ -74,129 +80,139 @@ def bench_send(bootstrap: str, topic: str, n: int, seed: int) -> float:
     finally:
         producer.close()
     if not summary.ok:
-        raise SystemExit(f"geração+envio: só {summary.acked} de {n} pedidos confirmados")
+        raise BenchmarkError(f"geração+envio: só {summary.acked} de {n} pedidos confirmados")
     return summary.elapsed_s
 
 
-# The original projects' products and loop, as their code does it.
-_ORIGINAL_PRODUCTS = ["Notebook", "Mouse", "Teclado", "Monitor", "Headset", "Impressora"]
+def originals_python() -> Path:
+    """The interpreter of a venv with seed A's pinned libraries, made on first use."""
+    python = ORIGINALS_VENV / "bin" / "python"
+    stamp = ORIGINALS_VENV / ".instalado"
+    wanted = "\n".join(ORIGINAL_REQUIREMENTS)
+    if stamp.exists() and stamp.read_text() == wanted:
+        return python
+    print(f"Criando {ORIGINALS_VENV.relative_to(REPO_ROOT)} com "
+          f"{' e '.join(ORIGINAL_REQUIREMENTS)} (só na primeira vez)...", flush=True)
+    venv.create(ORIGINALS_VENV, clear=True, with_pip=True)
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         *ORIGINAL_REQUIREMENTS], capture_output=True, text=True, check=False)
+    if install.returncode != 0:
+        raise UserError(f"Não foi possível instalar {' e '.join(ORIGINAL_REQUIREMENTS)} "
+                        f"para o laço original: {install.stderr.strip()[-500:]}")
+    stamp.write_text(wanted)
+    return python
 
 
-def bench_original(bootstrap: str, topic: str, n: int, seed: int) -> float:
-    fake = Faker("pt_BR")
-    fake.seed_instance(seed)
-    # the originals pass a lambda, which kafka-python 3 still accepts with a warning
-    warnings.filterwarnings("ignore", "value_serializer does not implement")
-    producer = KafkaProducer(bootstrap_servers=bootstrap,
-                             value_serializer=lambda v: json.dumps(v).encode("utf-8"))
-    producer.partitions_for(topic)
-    futures = []
-    started = time.perf_counter()
-    for _ in range(n):
-        produtos = fake.random_elements(_ORIGINAL_PRODUCTS, length=fake.random_int(1, 3),
-                                        unique=True)
-        order = {
-            "id_ordem": fake.uuid4(),
-            "cpf_cliente": fake.cpf(),
-            "produtos_comprados": produtos,
-            "quantidade_por_produto": {p: fake.random_int(1, 5) for p in produtos},
-            "valor_total": fake.random_int(100, 10_000),
-            "data_hora": fake.date_time_this_year().strftime("%d/%m/%Y %H:%M:%S"),
-        }
-        futures.append(producer.send(topic, order))
-    producer.flush()
-    elapsed = time.perf_counter() - started
-    producer.close()
-    acked = sum(1 for f in futures if f.succeeded())
-    if acked != n:
-        raise SystemExit(f"original: só {acked} de {n} pedidos confirmados")
-    return elapsed
+def bench_original(python: Path, bootstrap: str, topic: str, n: int) -> float:
+    with tempfile.NamedTemporaryFile(suffix=".json") as result:
+        run = subprocess.run(
+            [str(python), str(ORIGINAL_LOOP), "--bootstrap-servers", bootstrap,
+             "--topic", topic, "--orders", str(n), "--result", result.name],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+        if run.returncode != 0:
+            raise BenchmarkError(f"o laço original falhou: {run.stderr.strip()[-1000:]}")
+        measured = json.loads(Path(result.name).read_text())
+    if measured["confirmados"] != n:
+        raise BenchmarkError(f"original: só {measured['confirmados']} de {n} pedidos confirmados")
+    return measured["segundos"]
 
 
-def plot(medians: dict[str, float], path: Path) -> None:
-    import matplotlib
+def fmt_ratio(value: float, base: float) -> str:
+    return f"{fmt_float(value / base, 1)}x"
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter
 
+def plot(medians: dict[str, float], machine: dict[str, str], path: Path) -> None:
+    plt = pyplot()
     names = list(medians)
     values = [medians[s] for s in names]
     base = medians["original"]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    bars = ax.bar([LABELS[s] for s in names], values, color=["#4c72b0", "#55a868", "#c44e52"])
+    fig, ax = plt.subplots(figsize=(8, 4.4))
+    bars = ax.bar([LABELS[s] for s in names], values,
+                  color=["#4c72b0", "#55a868", "#c44e52", "#dd8452"])
     for bar, value in zip(bars, values):
-        ratio = f"{value / base:.1f}".replace(".", ",")
-        ax.annotate(f"{fmt_int(value)}/s\n{ratio}x", (bar.get_x() + bar.get_width() / 2, value),
+        ax.annotate(f"{fmt_int(value)}/s\n{fmt_ratio(value, base)}",
+                    (bar.get_x() + bar.get_width() / 2, value),
                     ha="center", va="bottom", fontsize=9)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: fmt_int(y)))
+    thousands_axis(ax)
     ax.set_ylabel("pedidos por segundo (mediana)")
-    ax.set_title("Produtor: pedidos por segundo")
+    ax.set_title("Produtor: pedidos por segundo (razão ao laço original)")
     ax.set_ylim(0, max(values) * 1.25)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_chart(fig, machine, path, bottom=0.07)
+
+
+def measure(args, topics: list[str]) -> list[dict]:
+    bootstrap = args.bootstrap_servers
+    baseline_n = args.baseline_orders or max(1, args.orders // 10)
+    original_envs = {"original": originals_python(), "original-nosso": Path(sys.executable)}
+
+    def fresh_topic() -> str:
+        topics.append(new_topic_name("bench-produtor"))
+        ensure_topic(bootstrap, topics[-1])
+        return topics[-1]
+
+    rows = []
+    for repeat in range(1, args.repeat + 1):
+        runs = [("geracao", args.orders, partial(bench_generation, args.orders, args.seed)),
+                ("geracao+envio", args.orders,
+                 partial(bench_send, bootstrap, fresh_topic(), args.orders, args.seed))]
+        runs += [(scenario, baseline_n,
+                  partial(bench_original, python, bootstrap, fresh_topic(), baseline_n))
+                 for scenario, python in original_envs.items()]
+        for scenario, n, run in runs:
+            seconds = run()
+            rows.append({"cenario": scenario, "repeticao": repeat, "pedidos": n,
+                         "segundos": f"{seconds:.4f}", "pedidos_por_s": f"{n / seconds:.1f}"})
+            print(f"  {LABELS[scenario]:<21} execução {repeat}: {fmt_int(n / seconds):>9} "
+                  "pedidos/s", flush=True)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = PortugueseArgumentParser(prog="bench/producer.py", description=__doc__.split("\n")[0])
     parser.add_argument("--bootstrap-servers", default="localhost:9092",
                         help="endereço do Kafka (padrão: %(default)s)")
-    parser.add_argument("--orders", type=int, default=100_000,
-                        help="pedidos por execução de geração e de geração+envio")
+    parser.add_argument("--orders", type=int, default=200_000,
+                        help="pedidos por execução de geração e de geração+envio "
+                             "(padrão: %(default)s)")
     parser.add_argument("--baseline-orders", type=int, default=None,
-                        help="pedidos por execução do laço original (padrão: --orders / 5)")
+                        help="pedidos por execução do laço original (padrão: --orders / 10)")
     parser.add_argument("--repeat", type=int, default=3, help="repetições (padrão: %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="semente (padrão: %(default)s)")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results",
+    parser.add_argument("--out", type=Path, default=RESULTS_DIR,
                         help="diretório do CSV e do PNG (padrão: bench/results)")
     args = parser.parse_args(argv)
-    baseline_n = args.baseline_orders or max(1, args.orders // 5)
     setup_logging(quiet=True)
 
-    bootstrap = args.bootstrap_servers
-    rows = []
     topics: list[str] = []
     try:
-        for repeat in range(1, args.repeat + 1):
-            runs = [("geracao", args.orders, lambda: bench_generation(args.orders, args.seed))]
-            topic = _fresh_topic(bootstrap)
-            topics.append(topic)
-            runs.append(("geracao+envio", args.orders,
-                         lambda: bench_send(bootstrap, topic, args.orders, args.seed)))
-            base_topic = _fresh_topic(bootstrap)
-            topics.append(base_topic)
-            runs.append(("original", baseline_n,
-                         lambda: bench_original(bootstrap, base_topic, baseline_n, args.seed)))
-            for scenario, n, run in runs:
-                seconds = run()
-                rows.append({"cenario": scenario, "repeticao": repeat, "pedidos": n,
-                             "segundos": f"{seconds:.4f}", "pedidos_por_s": f"{n / seconds:.1f}"})
-                rate = fmt_int(n / seconds)
-                print(f"  {LABELS[scenario]:<17} execução {repeat}: {rate:>9} pedidos/s",
-                      flush=True)
+        wait_for_broker(args.bootstrap_servers)
+        machine = machine_info(args.bootstrap_servers)
+        print(f"máquina: {machine_line(machine)}", flush=True)
+        rows = measure(args, topics)
     except UserError as error:
         print(f"erro: {error}", file=sys.stderr)
         return 2
+    except BenchmarkError as error:
+        print(f"FALHOU: {error}", file=sys.stderr)
+        return 1
     finally:
-        if topics:
-            _drop_topics(bootstrap, topics)
+        drop_topics(args.bootstrap_servers, topics)
 
-    medians = {s: statistics.median(float(r["pedidos_por_s"]) for r in rows if r["cenario"] == s)
+    medians = {s: median(float(r["pedidos_por_s"]) for r in rows if r["cenario"] == s)
                for s in SCENARIOS}
     base = medians["original"]
-    print(f"\n{'cenário':<17} {'pedidos/s':>10} {'x original':>11}")
+    print(f"\n{'cenário':<21} {'pedidos/s':>10} {'x original':>11}")
     for scenario in SCENARIOS:
-        ratio = f"{medians[scenario] / base:.1f}".replace(".", ",")
-        print(f"{LABELS[scenario]:<17} {fmt_int(medians[scenario]):>10} {ratio:>10}x")
+        print(f"{LABELS[scenario]:<21} {fmt_int(medians[scenario]):>10} "
+              f"{fmt_ratio(medians[scenario], base):>11}")
+    print(f"\ngeração + envio: {fmt_ratio(medians['geracao+envio'], base)} o laço original, "
+          f"{fmt_ratio(medians['geracao+envio'], medians['original-nosso'])} o mesmo laço "
+          "no nosso venv")
 
-    args.out.mkdir(parents=True, exist_ok=True)
     csv_path, png_path = args.out / "producer.csv", args.out / "producer.png"
-    with open(csv_path, "w", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    plot(medians, png_path)
+    write_csv(csv_path, rows, machine)
+    plot(medians, machine, png_path)
     print(f"\nresultados: {csv_path} e {png_path}")
     return 0
 

@@ -6,6 +6,7 @@ figures and writes its CSV and PNG; never how fast anything was (a shared machin
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,6 +33,23 @@ def assert_results(out: Path, name: str) -> None:
     lines = csv_file.read_text().splitlines()
     assert lines[0].startswith("# nucleos: ")  # the machine comes first
     assert any(line.startswith("# pyspark: ") for line in lines)
+
+
+def test_producer_benchmark_compares_with_the_original_loop(kafka_bootstrap, tmp_path):
+    result = run_bench("producer.py", kafka_bootstrap, "--orders", "3000", "--baseline-orders",
+                       "300", "--repeat", "1", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    for label in ("geração", "geração + envio", "original", "original, nosso venv"):
+        assert re.search(rf"^{re.escape(label)} +[\d.]+ +[\d,]+x$", result.stdout, re.M), label
+    assert re.search(r"geração \+ envio: [\d,]+x o laço original, [\d,]+x o mesmo laço",
+                     result.stdout)
+    assert_results(tmp_path, "producer")
+    runs = [line.split(",") for line in (tmp_path / "producer.csv").read_text().splitlines()
+            if not line.startswith("#")]
+    assert runs[0] == ["cenario", "repeticao", "pedidos", "segundos", "pedidos_por_s"]
+    assert sorted((row[0], row[2]) for row in runs[1:]) == [
+        ("geracao", "3000"), ("geracao+envio", "3000"), ("original", "300"),
+        ("original-nosso", "300")]
 
 
 def test_consumer_benchmark_compares_kafka_with_files(kafka_bootstrap, tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
 import uuid
@@ -24,6 +25,7 @@ from vendas.generator import (
     customer_pool,
     make_clock,
     parse_start_time,
+    uuid4_text,
 )
 from vendas.orders import Order, money
 
@@ -167,6 +169,13 @@ def test_customer_pool_is_distinct_valid_and_seeded():
 
 
 # --- reproducibility ---------------------------------------------------------------------
+
+def test_ids_are_the_uuid4_of_the_seeded_bits():
+    rng = random.Random(7)
+    for _ in range(20_000):
+        bits = rng.getrandbits(128)
+        assert uuid4_text(bits) == str(uuid.UUID(int=bits, version=4))
+
 
 def test_same_seed_same_orders_different_seed_different_orders():
     def run(seed):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import random
 import re
 import signal
 import socket
@@ -19,19 +18,17 @@ from pathlib import Path
 
 import pytest
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import KafkaTimeoutError
 from kafka.future import Future
-from kafka.partitioner import DefaultPartitioner
-from kafka.partitioner.default import murmur2 as kafka_python_murmur2
 
 from vendas import contract as c
 from vendas.generator import OrderGenerator, SimulatedClock
 from vendas.local_kafka import LocalKafka
+from vendas.partitioning import key_partitions
 from vendas.producer import (
     DeliveryTracker,
-    KeyHashPartitioner,
     Pacer,
     StopRequest,
-    murmur2,
     send_orders,
 )
 
@@ -109,51 +106,27 @@ def expected_ids(seed: int, n: int) -> list[str]:
     return [generator.next_order().id_ordem for _ in range(n)]
 
 
-# --- unit: partitioning, accounting, pacing ----------------------------------------------
-
-def test_murmur2_matches_kafka_python():
-    rng = random.Random(0)
-    for _ in range(20_000):
-        data = rng.randbytes(rng.randrange(0, 64))
-        assert murmur2(data) == kafka_python_murmur2(data)
-
-
-class _Cluster:
-    def __init__(self, partitions: int) -> None:
-        self.partitions = set(range(partitions))
-
-    def topics(self):
-        return {"t"}
-
-    def partitions_for_topic(self, topic):
-        return set(self.partitions) if topic == "t" else None
-
-    def available_partitions_for_topic(self, topic):
-        return self.partitions_for_topic(topic)
-
-
-@pytest.mark.parametrize("partitions", [1, 2, 3, 12])
-def test_partitioner_maps_keys_like_kafkas_default(partitions):
-    ours, theirs = KeyHashPartitioner(), DefaultPartitioner()
-    cluster = _Cluster(partitions)
-    for order in OrderGenerator(1, customers=50).take(3000):
-        key = order.key
-        assert (ours.partition("t", key, key, None, None, cluster)
-                == theirs.partition("t", key, key, None, None, cluster))
-    with pytest.raises(ValueError):
-        ours.partition("missing", b"k", b"k", None, None, cluster)
-
+# --- unit: accounting, pacing ----------------------------------------------
 
 class _FakeProducer:
     """Resolves each send at once, failing every `fail_every`-th one."""
 
-    def __init__(self, fail_every: int = 0) -> None:
+    def __init__(self, fail_every: int = 0, partitions: int = 3) -> None:
         self.fail_every = fail_every
+        self.partitions = set(range(partitions))
         self.keys: list[bytes] = []
+        self.sent_to: list[int] = []
         self.flushed = False
 
-    def send(self, topic, value=None, key=None):
+    def partitions_for(self, topic):
+        if not self.partitions:
+            raise KafkaTimeoutError("sem metadados do tópico")
+        return set(self.partitions)
+
+    def send(self, topic, value=None, key=None, partition=None):
+        assert partition in self.partitions
         self.keys.append(key)
+        self.sent_to.append(partition)
         json.loads(value)
         future = Future()
         if self.fail_every and len(self.keys) % self.fail_every == 0:
@@ -172,6 +145,14 @@ def test_send_orders_counts_every_acknowledgement():
     assert producer.flushed
     expected = OrderGenerator(5, customers=50).take(2500)
     assert producer.keys == [o.id_ordem.encode() for o in expected]
+    assert producer.sent_to == key_partitions(producer.keys, {0, 1, 2})
+
+
+def test_orders_without_topic_metadata_count_as_failures():
+    summary = send_orders(_FakeProducer(partitions=0), "t",
+                          iter(OrderGenerator(5, customers=50)), count=1500, rate=0)
+    assert (summary.sent, summary.acked, summary.failed, summary.ok) == (1500, 0, 1500, False)
+    assert "sem metadados do tópico" in summary.first_error
 
 
 def test_send_orders_reports_failures():

@@ -18,7 +18,6 @@ import bisect
 import itertools
 import random
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -77,6 +76,17 @@ class Clock:
 
 
 _EPOCH = datetime(1970, 1, 1)
+
+# The version (4) and variant (RFC 4122) bits of a random UUID, as uuid.UUID(version=4)
+# sets them.
+_UUID4_KEEP = ((1 << 128) - 1) & ~((0xC000 << 48) | (0xF000 << 64))
+_UUID4_SET = (0x8000 << 48) | (4 << 76)
+
+
+def uuid4_text(bits: int) -> str:
+    """str(uuid.UUID(int=bits, version=4)) without building a UUID object (~2x faster)."""
+    h = f"{(bits & _UUID4_KEEP) | _UUID4_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _wall_seconds(moment: datetime) -> int:
@@ -195,7 +205,7 @@ class OrderGenerator:
 
     def next_order(self) -> Order:
         rand = self._random
-        order_id = str(uuid.UUID(int=self._getrandbits(128), version=4))
+        order_id = uuid4_text(self._getrandbits(128))
 
         cw = self._customer_cw
         customer = self.customers[bisect.bisect(cw, rand() * cw[-1])]
