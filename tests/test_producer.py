@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
@@ -409,20 +408,3 @@ def kafka_count(bootstrap: str, topic: str) -> int:
         return sum(consumer.end_offsets([TopicPartition(topic, p) for p in partitions]).values())
     finally:
         consumer.close()
-
-
-# --- the benchmark must not rot -----------------------------------------------------------
-
-@pytest.mark.integration
-def test_benchmark_smoke_run(kafka_bootstrap, tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "bench" / "producer.py"), "--bootstrap-servers",
-         kafka_bootstrap, "--orders", "200", "--baseline-orders", "100", "--repeat", "1",
-         "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=180, cwd=REPO_ROOT)
-    assert result.returncode == 0, result.stderr
-    rows = list(csv.DictReader(open(tmp_path / "producer.csv")))
-    assert {row["cenario"] for row in rows} == {"geracao", "geracao+envio", "original"}
-    assert all(float(row["pedidos_por_s"]) > 0 for row in rows)
-    assert (tmp_path / "producer.png").stat().st_size > 0
-    assert "original" in result.stdout

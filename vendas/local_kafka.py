@@ -150,11 +150,17 @@ class LocalKafka:
         config = self._write_config()
         if not (self.data_dir / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-            subprocess.run(
+            # "--cluster-id=ID", not "-t ID": one id in 64 starts with "-" and would be
+            # taken for an option
+            formatted = subprocess.run(
                 [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                 "-t", cluster_id, "-c", str(config)],
-                check=True, capture_output=True, text=True,
+                 f"--cluster-id={cluster_id}", "-c", str(config)],
+                capture_output=True, text=True, check=False,
             )
+            if formatted.returncode != 0:
+                why = (formatted.stderr.strip() or formatted.stdout.strip()).splitlines()
+                raise UserError(f"Não foi possível formatar o diretório de dados do Kafka local "
+                                f"({self.data_dir}): {why[-1] if why else 'erro desconhecido'}.")
         with open(self.log_file, "ab") as out:
             process = subprocess.Popen(
                 [java, BROKER_HEAP, "-XX:+UseG1GC",
