@@ -10,11 +10,11 @@ year in the Brazilian format; the dict goes through json.dumps in the value_seri
 KafkaProducer with kafka-python's defaults, one send() per order, and each order is printed.
 A flush at the end; only acknowledged orders count.
 
-It uses nothing but the standard library, kafka-python, Faker and vendas.cli (standard
-library only), because bench/producer.py
-runs it twice: in a venv with seed A's pinned kafka-python 2.2.11 and Faker 37.3.0 (its
-requirements.txt; no crc32c), and in the project's own venv. Run it with stdout going to
-/dev/null: the per-order print then costs its formatting, not a terminal's speed.
+It needs nothing but the standard library, kafka-python, Faker and vendas.cli (itself
+standard library only), because bench/producer.py runs it twice: in a venv with seed A's
+pinned kafka-python 2.2.11 and Faker 37.3.0 (its requirements.txt; no crc32c), and in the
+project's own venv. Run it with stdout going to /dev/null: the per-order print then costs
+its formatting, not a terminal's speed.
 """
 
 from __future__ import annotations
