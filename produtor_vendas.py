@@ -34,7 +34,7 @@ from vendas.generator import (
     parse_start_time,
 )
 from vendas.logs import setup_logging
-from vendas.producer import DEFAULT_RATE, ProducerOptions, run
+from vendas.producer import DEFAULT_DELIVERY_TIMEOUT_S, DEFAULT_RATE, ProducerOptions, run
 
 log = logging.getLogger("produtor_vendas")
 
@@ -46,6 +46,13 @@ def _start_time(text: str):
             f"data/hora inválida: {text!r}; use ISO-8601 (2026-11-23T14:05:09) "
             "ou dd/mm/aaaa HH:MM:SS"
         ) from None
+
+
+def _delivery_timeout(text: str) -> float:
+    value = positive_float(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"deve ser de pelo menos 1 segundo: {text}")
+    return value
 
 
 def build_parser() -> PortugueseArgumentParser:
@@ -81,6 +88,11 @@ def build_parser() -> PortugueseArgumentParser:
                         help="data/hora fixa de início: o relógio dos pedidos avança como se "
                              "chegassem a --rate por segundo (100/s com --rate 0); com "
                              "--seed, a execução fica totalmente reproduzível")
+    parser.add_argument("--delivery-timeout", type=_delivery_timeout, metavar="S",
+                        default=DEFAULT_DELIVERY_TIMEOUT_S,
+                        help="segundos que cada pedido espera a confirmação do Kafka antes de "
+                             "contar como falha; se nada for confirmado por esse tempo, o "
+                             "produtor para (padrão: %(default)g)")
     parser.add_argument("--customers", type=positive_int, default=DEFAULT_CUSTOMERS,
                         metavar="N", help="tamanho da base de clientes (padrão: %(default)s)")
     parser.add_argument("-q", "--quiet", action="store_true",
@@ -100,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         generator = OrderGenerator(seed, clock=clock, customers=args.customers)
         log.info("Semente %d (repita a mesma sequência de pedidos com --seed %d).", seed, seed)
         options = ProducerOptions(bootstrap_servers=args.bootstrap_servers, topic=args.topic,
-                                  count=args.count, rate=args.rate)
+                                  count=args.count, rate=args.rate,
+                                  delivery_timeout_s=args.delivery_timeout)
         summary = run(options, iter(generator))
     except UserError as error:
         return report_user_error(error)

@@ -169,6 +169,20 @@ def test_a_finite_stream_of_orders_ends_the_run():
     assert producer.keys == [o.key for o in orders]
 
 
+def test_a_broker_that_acknowledges_nothing_for_the_delivery_timeout_ends_the_run():
+    # every order fails at once and none is ever acknowledged: a broker gone for good
+    summary = send_orders(_FakeProducer(fail_every=1), "t", iter(OrderGenerator(5, customers=50)),
+                          count=None, rate=1000, delivery_timeout_s=0.3)
+    assert 0 < summary.sent < 1000 and summary.acked == 0 and summary.failed == summary.sent
+    assert not summary.ok
+
+
+def test_failures_while_the_broker_still_acknowledges_do_not_end_the_run():
+    summary = send_orders(_FakeProducer(fail_every=2), "t", iter(OrderGenerator(5, customers=50)),
+                          count=3000, rate=0, delivery_timeout_s=1)
+    assert (summary.sent, summary.acked, summary.failed) == (3000, 1500, 1500)
+
+
 def test_tracker_counts_unfinished_futures_as_not_acknowledged():
     tracker = DeliveryTracker()
     done, pending = Future().success(None), Future()
@@ -391,6 +405,36 @@ def test_broker_restart_mid_run_loses_nothing(tmp_path, record_property):
         record_property("duplicates", duplicates)
         print(f"broker down {downtime:.1f} s; {len(ids)} records, {duplicates} duplicates")
         assert duplicates == 0  # idempotent producer: retries are not written twice
+    finally:
+        kafka.down()
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_broker_gone_for_good_stops_an_endless_run(tmp_path):
+    kafka = LocalKafka(tmp_path / "kafka", port=_free_port(), controller_port=_free_port())
+    kafka.up()
+    bootstrap, topic = kafka.bootstrap_servers, "vendas-sem-broker"
+    log_path = tmp_path / "produtor.log"
+    try:
+        with open(log_path, "w") as log_file:
+            process = subprocess.Popen(
+                [sys.executable, CLI, "-b", bootstrap, "--topic", topic, "--rate", "200",
+                 "--delivery-timeout", "5"],
+                stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+            try:
+                wait_until(lambda: kafka_count(bootstrap, topic) >= 500, 90, "500 orders")
+                kafka.kill()  # and it never comes back
+                rc = process.wait(timeout=90)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+        output = log_path.read_text()
+        assert rc == 1, output
+        assert "O Kafka não confirmou nenhum pedido em 5 s e" in output
+        sent, acked, failed = summary_of(output)
+        assert acked >= 500 and failed > 0 and sent == acked + failed, output
+        assert "Traceback" not in output
     finally:
         kafka.down()
 

@@ -45,6 +45,13 @@ UNPACED_BURST = 1000
 # orders await acknowledgement (e.g. while the broker restarts), so memory stays bounded.
 MAX_PENDING = 200_000
 
+# How long an order may wait for the broker's acknowledgement before it counts as failed
+# (--delivery-timeout). With failures and nothing acknowledged for this long, the broker is
+# taken as gone and the run stops rather than generate orders that can only fail.
+DEFAULT_DELIVERY_TIMEOUT_S = 120.0
+# The final flush waits at most the delivery timeout plus this.
+FLUSH_GRACE_S = 5.0
+
 # Measured against the local Kafka 4.1 (100k orders, --rate 0, 2 shared cores): batches of
 # 1 MiB instead of 64 KiB doubled throughput (~16k -> ~31k orders/s); linger 10-50 ms and
 # lz4/zstd/none were within noise of each other. lz4 shrinks these JSON batches ~4x (zstd
@@ -58,11 +65,19 @@ PRODUCER_CONFIG: dict[str, Any] = {
     "batch_size": 1024 * 1024,
     "max_request_size": 4 * 1024 * 1024,
     "retries": 2**31 - 1,
-    "delivery_timeout_ms": 120_000,
+    "delivery_timeout_ms": int(DEFAULT_DELIVERY_TIMEOUT_S * 1000),
     "max_in_flight_requests_per_connection": 5,
     # reconnect quickly after a broker restart (the default backs off up to 30 s)
     "reconnect_backoff_max_ms": 1000,
 }
+
+
+def delivery_timeout_config(timeout_s: float) -> dict[str, int]:
+    """Producer settings for a delivery timeout (kafka-python, like the Java client, wants
+    it to be at least linger.ms + request.timeout.ms, so a short one shortens the latter)."""
+    timeout_ms = int(timeout_s * 1000)
+    return {"delivery_timeout_ms": timeout_ms,
+            "request_timeout_ms": min(30_000, timeout_ms - PRODUCER_CONFIG["linger_ms"])}
 
 
 def create_producer(bootstrap_servers: str, **overrides: Any) -> KafkaProducer:
@@ -74,6 +89,28 @@ def create_producer(bootstrap_servers: str, **overrides: Any) -> KafkaProducer:
         raise UserError(
             f"Não foi possível conectar o produtor ao Kafka em {bootstrap_servers}: {error}."
         ) from None
+
+
+def close_producer(producer: KafkaProducer, timeout_s: float) -> None:
+    """Close the producer; if what it still holds cannot be flushed in time, by force.
+
+    kafka-python 3.0.12's close() flushes first and raises when that times out, leaving the
+    producer open (its __del__ raises again at exit). By then send_orders has counted every
+    order not acknowledged, so the sender is stopped the way the Java client's close(0)
+    does: what is left fails at once.
+    """
+    try:
+        producer.close(timeout=timeout_s)
+        return
+    except KafkaError:
+        pass
+    sender = producer._sender  # no public way to close without flushing first
+    sender.force_close()
+    sender.join(timeout_s)
+    try:
+        producer.close(timeout=0)
+    except KafkaError:
+        log.debug("O produtor do Kafka não fechou a tempo.")
 
 
 # --- delivery accounting -----------------------------------------------------------------
@@ -90,6 +127,7 @@ class DeliveryTracker:
         self.acked = 0
         self.failed = 0
         self.first_error: BaseException | None = None
+        self.last_ack_at = time.monotonic()
         self._pending: deque = deque()
         self.track = self._pending.append  # the hot path: one deque append per send
 
@@ -106,12 +144,15 @@ class DeliveryTracker:
     def collect(self) -> None:
         """Count every future completed at the front of the queue."""
         pending = self._pending
+        acked = self.acked
         while pending and pending[0].is_done:
             future = pending.popleft()
             if future.exception is None:
                 self.acked += 1
             else:
                 self.record_failure(future.exception)
+        if self.acked != acked:
+            self.last_ack_at = time.monotonic()
 
     def finish(self) -> None:
         """After the final flush: whatever is still pending was not acknowledged."""
@@ -173,6 +214,7 @@ class StopRequest:
 
     signals: int = 0
     name: str = ""
+    flushing: bool = False  # sending is over: a signal now means "stop waiting"
     _handlers: dict = field(default_factory=dict)
 
     @property
@@ -182,7 +224,7 @@ class StopRequest:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.signals += 1
         self.name = signal.Signals(signum).name
-        if self.signals > 1:  # a second Ctrl-C: stop waiting for acknowledgements
+        if self.signals > 1 or self.flushing:  # stop waiting for acknowledgements
             raise KeyboardInterrupt
 
     def install(self) -> None:
@@ -211,9 +253,11 @@ def fmt_rate(rate: float) -> str:
 
 
 class _Progress:
-    def __init__(self, tracker: DeliveryTracker, interval_s: float) -> None:
+    def __init__(self, tracker: DeliveryTracker, interval_s: float,
+                 delivery_timeout_s: float) -> None:
         self.tracker = tracker
         self.interval_s = interval_s
+        self.delivery_timeout_s = delivery_timeout_s
         self.last_at = time.monotonic()
         self.last_sent = 0
         self.last_acked = 0
@@ -227,9 +271,10 @@ class _Progress:
         log.info("Progresso: %s enviados, %s confirmados, %s falhas, %s pedidos/s.",
                  fmt_int(t.sent), fmt_int(t.acked), fmt_int(t.failed), fmt_int(rate))
         if t.acked == self.last_acked and t.pending:
-            log.warning("O Kafka não confirmou nada nos últimos %.0f s; %s pedidos aguardam "
-                        "(o produtor continua tentando por até %.0f s).", now - self.last_at,
-                        fmt_int(t.pending), PRODUCER_CONFIG["delivery_timeout_ms"] / 1000)
+            log.warning("O Kafka não confirma nada há %.0f s; %s pedidos aguardam (cada um "
+                        "espera até %.0f s; sem nenhuma confirmação por esse tempo, o produtor "
+                        "para).", now - t.last_ack_at, fmt_int(t.pending),
+                        self.delivery_timeout_s)
         self.last_at, self.last_sent, self.last_acked = now, t.sent, t.acked
         self.next_at = now + self.interval_s
 
@@ -272,13 +317,16 @@ def send_orders(producer: KafkaProducer, topic: str, orders: Iterable[Order], *,
                 count: int | None = None, rate: float = 0.0,
                 stop: StopRequest | None = None,
                 progress_interval_s: float = PROGRESS_INTERVAL_S,
-                flush_timeout_s: float | None = None,
+                delivery_timeout_s: float = DEFAULT_DELIVERY_TIMEOUT_S,
                 sleep: Callable[[float], None] = time.sleep) -> Summary:
-    """Send `count` orders (None: until `stop`) at `rate` per second (0: flat out), then flush."""
+    """Send `count` orders (None: until `stop`) at `rate` per second (0: flat out), then flush.
+
+    `delivery_timeout_s` is the producer's: once orders have failed and nothing has been
+    acknowledged for that long, the broker is gone and the run ends (not ok)."""
     orders = iter(orders)
     stop = stop or StopRequest()
     tracker = DeliveryTracker()
-    progress = _Progress(tracker, progress_interval_s)
+    progress = _Progress(tracker, progress_interval_s, delivery_timeout_s)
     pacer = Pacer(rate) if rate > 0 else None
     started = time.monotonic()
     sent = 0
@@ -289,6 +337,11 @@ def send_orders(producer: KafkaProducer, topic: str, orders: Iterable[Order], *,
                 now = time.monotonic()
                 progress.maybe_log(now)
                 tracker.collect()
+                if tracker.failed and now - tracker.last_ack_at >= delivery_timeout_s:
+                    log.error("O Kafka não confirmou nenhum pedido em %.0f s e %s já falharam: "
+                              "o produtor para de gerar pedidos.", delivery_timeout_s,
+                              fmt_int(tracker.failed))
+                    break
                 if tracker.pending >= MAX_PENDING:
                     sleep(0.01)
                     continue
@@ -309,13 +362,23 @@ def send_orders(producer: KafkaProducer, topic: str, orders: Iterable[Order], *,
                 tracker.sent = sent
                 if len(batch) < burst:
                     break  # a finite stream of orders ran out
+            in_transit = fmt_int(sent - tracker.acked - tracker.failed)
             if stop.requested:
                 log.info("Sinal %s recebido: aguardando a confirmação de %s pedidos em trânsito "
-                         "(Ctrl-C de novo para não esperar).", stop.name,
-                         fmt_int(sent - tracker.acked - tracker.failed))
-            producer.flush(timeout=flush_timeout_s)
-        except KafkaError as error:  # the flush timed out
-            log.error("Nem todos os pedidos foram confirmados a tempo: %s.", error)
+                         "(Ctrl-C de novo para não esperar).", stop.name, in_transit)
+            elif tracker.failed:
+                log.info("Aguardando a resposta do Kafka para %s pedidos em trânsito (até %.0f s; "
+                         "Ctrl-C para não esperar).", in_transit, delivery_timeout_s + FLUSH_GRACE_S)
+            stop.flushing = True
+            # Every order is acknowledged or fails within the delivery timeout of its send,
+            # so waiting longer is pointless. It also ends the wait when kafka-python 3.0.12
+            # stops expiring batches: once an idempotent producer has lost its producer id
+            # to a broker that is gone, it only retries to get a new one, forever.
+            producer.flush(timeout=delivery_timeout_s + FLUSH_GRACE_S)
+        except KafkaError:  # the flush timed out
+            tracker.collect()
+            log.error("O Kafka não respondeu por %s pedidos em %.0f s; eles contam como não "
+                      "confirmados.", fmt_int(tracker.pending), delivery_timeout_s + FLUSH_GRACE_S)
         except KeyboardInterrupt:
             log.warning("Interrompido sem esperar as confirmações pendentes.")
     tracker.sent = sent
@@ -332,6 +395,7 @@ class ProducerOptions:
     topic: str = DEFAULT_TOPIC
     count: int | None = None
     rate: float = DEFAULT_RATE
+    delivery_timeout_s: float = DEFAULT_DELIVERY_TIMEOUT_S
     progress_interval_s: float = PROGRESS_INTERVAL_S
     producer_config: dict[str, Any] = field(default_factory=dict)
 
@@ -349,7 +413,8 @@ def log_summary(summary: Summary) -> None:
 def run(options: ProducerOptions, orders: Iterable[Order]) -> Summary:
     """Create the topic if missing, send, flush, close; signals end the run cleanly."""
     ensure_topic(options.bootstrap_servers, options.topic)
-    producer = create_producer(options.bootstrap_servers, **options.producer_config)
+    config = {**delivery_timeout_config(options.delivery_timeout_s), **options.producer_config}
+    producer = create_producer(options.bootstrap_servers, **config)
     try:
         # fetch the topic's metadata now, so that the first send does not wait for it
         # while the rate clock already runs
@@ -370,10 +435,11 @@ def run(options: ProducerOptions, orders: Iterable[Order]) -> Summary:
                  "" if options.count is not None else " (Ctrl-C para parar)")
         summary = send_orders(producer, options.topic, orders, count=options.count,
                               rate=options.rate, stop=stop,
-                              progress_interval_s=options.progress_interval_s)
+                              progress_interval_s=options.progress_interval_s,
+                              delivery_timeout_s=options.delivery_timeout_s)
     finally:
         try:
-            producer.close(timeout=5)
+            close_producer(producer, timeout_s=5)
         except KeyboardInterrupt:
             pass
         stop.restore()
