@@ -35,6 +35,15 @@ def local_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka
     kafka.down()
 
 
+@pytest.fixture
+def own_kafka(tmp_path: Path) -> Iterator[LocalKafka]:
+    """A broker for this test alone, on free ports: for tests that kill or restart it."""
+    kafka = LocalKafka(tmp_path / "kafka", port=free_port(), controller_port=free_port())
+    kafka.up()
+    yield kafka
+    kafka.down()
+
+
 @pytest.fixture(scope="session")
 def kafka_bootstrap(local_kafka: LocalKafka | None) -> str:
     return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or local_kafka.bootstrap_servers

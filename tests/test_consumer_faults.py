@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
 from tests.corpus import MALFORMED, SEED_A, SEED_B, expected_totals, variant
 from tests.kafka_io import (
     cli_env,
@@ -25,7 +24,6 @@ from tests.kafka_io import (
     send_all,
 )
 from tests.kafka_records import as_bytes
-from vendas.local_kafka import LocalKafka
 
 pytestmark = pytest.mark.integration
 
@@ -127,10 +125,8 @@ def test_kill_9_mid_stream_then_restart_gives_the_same_totals(kafka_bootstrap, n
 
 
 @pytest.mark.slow
-def test_broker_outage_consumer_waits_then_continues(tmp_path):
-    kafka = LocalKafka(tmp_path / "kafka", port=free_port(), controller_port=free_port())
-    kafka.up()
-    bootstrap, topic = kafka.bootstrap_servers, "vendas-queda"
+def test_broker_outage_consumer_waits_then_continues(own_kafka, tmp_path):
+    bootstrap, topic = own_kafka.bootstrap_servers, "vendas-queda"
     log_path = tmp_path / "consumidor.log"
     process = None
     try:
@@ -143,12 +139,12 @@ def test_broker_outage_consumer_waits_then_continues(tmp_path):
         output = lambda: log_path.read_text(errors="replace")  # noqa: E731
         wait_until(lambda: "pedidos contados: 1000;" in output(), 180, "the first 1000 orders")
 
-        kafka.kill()  # a crash, not a clean shutdown
+        own_kafka.kill()  # a crash, not a clean shutdown
         wait_until(lambda: "não responde" in output(), 60, "the outage to be reported")
         time.sleep(5)  # let the consumer try (and fail) to fetch for a while
         assert process.poll() is None, output()[-3000:]
 
-        kafka.up()
+        own_kafka.up()
         wait_until(lambda: "voltou a responder" in output(), 60, "the recovery to be reported")
         assert run_producer(bootstrap, topic, "--count", "500", "--rate", "0", "--seed", "2").returncode == 0
         wait_until(lambda: "pedidos contados: 1500;" in output(), 180, "the 500 orders sent after the outage")
@@ -162,4 +158,3 @@ def test_broker_outage_consumer_waits_then_continues(tmp_path):
     finally:
         if process is not None and process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
-        kafka.down()

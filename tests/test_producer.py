@@ -6,7 +6,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,9 +19,9 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaTimeoutError
 from kafka.future import Future
 
+from tests.conftest import free_port
 from vendas import contract as c
 from vendas.generator import OrderGenerator, SimulatedClock
-from vendas.local_kafka import LocalKafka
 from vendas.partitioning import key_partitions
 from vendas.producer import (
     DeliveryTracker,
@@ -34,12 +33,6 @@ from vendas.producer import (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLI = str(REPO_ROOT / "produtor_vendas.py")
 SUMMARY = re.compile(r"Resumo: ([\d.]+) enviados, ([\d.]+) confirmados, ([\d.]+) falhas")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("localhost", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -255,7 +248,7 @@ def test_help_is_in_portuguese():
 
 
 def test_no_broker_is_a_clear_error_within_seconds():
-    port = _free_port()
+    port = free_port()
     started = time.monotonic()
     result = cli("-b", f"localhost:{port}", "--count", "10", timeout_s=60)
     elapsed = time.monotonic() - started
@@ -371,72 +364,62 @@ def test_rate_2000_per_second_held_within_2_percent_over_30_s(kafka_bootstrap, n
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_broker_restart_mid_run_loses_nothing(tmp_path, record_property):
-    kafka = LocalKafka(tmp_path / "kafka", port=_free_port(), controller_port=_free_port())
-    kafka.up()
-    try:
-        bootstrap, topic, n, seed = kafka.bootstrap_servers, "vendas-reinicio", 50_000, 77
-        log_path = tmp_path / "produtor.log"
-        with open(log_path, "w") as log_file:
-            process = subprocess.Popen(
-                [sys.executable, CLI, "-b", bootstrap, "--topic", topic, "--count", str(n),
-                 "--rate", "3500", "--seed", str(seed)],
-                stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
-            try:
-                wait_until(lambda: kafka_count(bootstrap, topic) >= 10_000, 90,
-                           "10,000 orders before the restart")
-                kafka.kill()  # kill -9: no clean shutdown
-                down_at = time.monotonic()
-                kafka.up()
-                downtime = time.monotonic() - down_at
-                assert process.wait(timeout=300) == 0, log_path.read_text()
-            finally:
-                if process.poll() is None:
-                    process.kill()
-        sent, acked, failed = summary_of(log_path.read_text())
-        assert (sent, acked, failed) == (n, n, 0)
+def test_broker_restart_mid_run_loses_nothing(own_kafka, tmp_path, record_property):
+    bootstrap, topic, n, seed = own_kafka.bootstrap_servers, "vendas-reinicio", 50_000, 77
+    log_path = tmp_path / "produtor.log"
+    with open(log_path, "w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, CLI, "-b", bootstrap, "--topic", topic, "--count", str(n),
+             "--rate", "3500", "--seed", str(seed)],
+            stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        try:
+            wait_until(lambda: kafka_count(bootstrap, topic) >= 10_000, 90,
+                       "10,000 orders before the restart")
+            own_kafka.kill()  # kill -9: no clean shutdown
+            down_at = time.monotonic()
+            own_kafka.up()
+            downtime = time.monotonic() - down_at
+            assert process.wait(timeout=300) == 0, log_path.read_text()
+        finally:
+            if process.poll() is None:
+                process.kill()
+    sent, acked, failed = summary_of(log_path.read_text())
+    assert (sent, acked, failed) == (n, n, 0)
 
-        records = read_all(bootstrap, topic)
-        ids = [json.loads(r.value)[c.ID_ORDEM] for r in records]
-        assert all(r.key.decode() == i for r, i in zip(records, ids))
-        assert set(ids) == set(expected_ids(seed, n))  # every order arrived
-        duplicates = len(ids) - len(set(ids))
-        record_property("broker_downtime_s", round(downtime, 1))
-        record_property("duplicates", duplicates)
-        print(f"broker down {downtime:.1f} s; {len(ids)} records, {duplicates} duplicates")
-        assert duplicates == 0  # idempotent producer: retries are not written twice
-    finally:
-        kafka.down()
+    records = read_all(bootstrap, topic)
+    ids = [json.loads(r.value)[c.ID_ORDEM] for r in records]
+    assert all(r.key.decode() == i for r, i in zip(records, ids))
+    assert set(ids) == set(expected_ids(seed, n))  # every order arrived
+    duplicates = len(ids) - len(set(ids))
+    record_property("broker_downtime_s", round(downtime, 1))
+    record_property("duplicates", duplicates)
+    print(f"broker down {downtime:.1f} s; {len(ids)} records, {duplicates} duplicates")
+    assert duplicates == 0  # idempotent producer: retries are not written twice
 
 
 @pytest.mark.integration
 @pytest.mark.slow
-def test_broker_gone_for_good_stops_an_endless_run(tmp_path):
-    kafka = LocalKafka(tmp_path / "kafka", port=_free_port(), controller_port=_free_port())
-    kafka.up()
-    bootstrap, topic = kafka.bootstrap_servers, "vendas-sem-broker"
+def test_broker_gone_for_good_stops_an_endless_run(own_kafka, tmp_path):
+    bootstrap, topic = own_kafka.bootstrap_servers, "vendas-sem-broker"
     log_path = tmp_path / "produtor.log"
-    try:
-        with open(log_path, "w") as log_file:
-            process = subprocess.Popen(
-                [sys.executable, CLI, "-b", bootstrap, "--topic", topic, "--rate", "200",
-                 "--delivery-timeout", "5"],
-                stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
-            try:
-                wait_until(lambda: kafka_count(bootstrap, topic) >= 500, 90, "500 orders")
-                kafka.kill()  # and it never comes back
-                rc = process.wait(timeout=90)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-        output = log_path.read_text()
-        assert rc == 1, output
-        assert "O Kafka não confirmou nenhum pedido em 5 s e" in output
-        sent, acked, failed = summary_of(output)
-        assert acked >= 500 and failed > 0 and sent == acked + failed, output
-        assert "Traceback" not in output
-    finally:
-        kafka.down()
+    with open(log_path, "w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, CLI, "-b", bootstrap, "--topic", topic, "--rate", "200",
+             "--delivery-timeout", "5"],
+            stdout=log_file, stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+        try:
+            wait_until(lambda: kafka_count(bootstrap, topic) >= 500, 90, "500 orders")
+            own_kafka.kill()  # and it never comes back
+            rc = process.wait(timeout=90)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    output = log_path.read_text()
+    assert rc == 1, output
+    assert "O Kafka não confirmou nenhum pedido em 5 s e" in output
+    sent, acked, failed = summary_of(output)
+    assert acked >= 500 and failed > 0 and sent == acked + failed, output
+    assert "Traceback" not in output
 
 
 def kafka_count(bootstrap: str, topic: str) -> int:
