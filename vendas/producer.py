@@ -313,6 +313,31 @@ def _send_burst(producer: KafkaProducer, topic: str, batch: list[Order],
             tracker.record_failure(error)
 
 
+def _wait_for_acknowledgements(producer: KafkaProducer, tracker: DeliveryTracker,
+                               stop: StopRequest, delivery_timeout_s: float) -> None:
+    """Flush what is in transit, waiting no longer than it can take to resolve."""
+    in_transit = fmt_int(tracker.sent - tracker.acked - tracker.failed)
+    wait_s = delivery_timeout_s + FLUSH_GRACE_S
+    if stop.requested:
+        log.info("Sinal %s recebido: aguardando a confirmação de %s pedidos em trânsito "
+                 "(Ctrl-C de novo para não esperar).", stop.name, in_transit)
+    elif tracker.failed:
+        log.info("Aguardando a resposta do Kafka para %s pedidos em trânsito (até %.0f s; "
+                 "Ctrl-C para não esperar).", in_transit, wait_s)
+    stop.flushing = True
+    try:
+        # Every order is acknowledged or fails within the delivery timeout of its send, so
+        # waiting longer is pointless. It also ends the wait when kafka-python 3.0.12 stops
+        # expiring batches: once an idempotent producer has lost its producer id to a
+        # broker that is gone, it only retries to get a new one, forever.
+        producer.flush(timeout=wait_s)
+    except KafkaError:  # the flush timed out
+        tracker.collect()
+        log.error("O Kafka não respondeu por %s pedidos em %.0f s; eles contam como não "
+                  "confirmados.", fmt_int(tracker.pending), wait_s)
+
+
+@_fewer_gc_passes()
 def send_orders(producer: KafkaProducer, topic: str, orders: Iterable[Order], *,
                 count: int | None = None, rate: float = 0.0,
                 stop: StopRequest | None = None,
@@ -331,56 +356,39 @@ def send_orders(producer: KafkaProducer, topic: str, orders: Iterable[Order], *,
     started = time.monotonic()
     sent = 0
 
-    with _fewer_gc_passes():
-        try:
-            while not stop.requested and (count is None or sent < count):
-                now = time.monotonic()
-                progress.maybe_log(now)
-                tracker.collect()
-                if tracker.failed and now - tracker.last_ack_at >= delivery_timeout_s:
-                    log.error("O Kafka não confirmou nenhum pedido em %.0f s e %s já falharam: "
-                              "o produtor para de gerar pedidos.", delivery_timeout_s,
-                              fmt_int(tracker.failed))
-                    break
-                if tracker.pending >= MAX_PENDING:
-                    sleep(0.01)
-                    continue
-                if pacer is None:
-                    burst = UNPACED_BURST
-                else:
-                    burst = pacer.due(sent, now)
-                    if burst <= 0:
-                        # sleep in short steps so that a signal is noticed promptly
-                        sleep(min(pacer.next_burst_at(sent) - now, 0.1))
-                        continue
-                    burst = min(burst, UNPACED_BURST)
-                if count is not None:
-                    burst = min(burst, count - sent)
-                batch = list(islice(orders, burst))
-                _send_burst(producer, topic, batch, tracker)
-                sent += len(batch)
-                tracker.sent = sent
-                if len(batch) < burst:
-                    break  # a finite stream of orders ran out
-            in_transit = fmt_int(sent - tracker.acked - tracker.failed)
-            if stop.requested:
-                log.info("Sinal %s recebido: aguardando a confirmação de %s pedidos em trânsito "
-                         "(Ctrl-C de novo para não esperar).", stop.name, in_transit)
-            elif tracker.failed:
-                log.info("Aguardando a resposta do Kafka para %s pedidos em trânsito (até %.0f s; "
-                         "Ctrl-C para não esperar).", in_transit, delivery_timeout_s + FLUSH_GRACE_S)
-            stop.flushing = True
-            # Every order is acknowledged or fails within the delivery timeout of its send,
-            # so waiting longer is pointless. It also ends the wait when kafka-python 3.0.12
-            # stops expiring batches: once an idempotent producer has lost its producer id
-            # to a broker that is gone, it only retries to get a new one, forever.
-            producer.flush(timeout=delivery_timeout_s + FLUSH_GRACE_S)
-        except KafkaError:  # the flush timed out
+    try:
+        while not stop.requested and (count is None or sent < count):
+            now = time.monotonic()
+            progress.maybe_log(now)
             tracker.collect()
-            log.error("O Kafka não respondeu por %s pedidos em %.0f s; eles contam como não "
-                      "confirmados.", fmt_int(tracker.pending), delivery_timeout_s + FLUSH_GRACE_S)
-        except KeyboardInterrupt:
-            log.warning("Interrompido sem esperar as confirmações pendentes.")
+            if tracker.failed and now - tracker.last_ack_at >= delivery_timeout_s:
+                log.error("O Kafka não confirmou nenhum pedido em %.0f s e %s já falharam: "
+                          "o produtor para de gerar pedidos.", delivery_timeout_s,
+                          fmt_int(tracker.failed))
+                break
+            if tracker.pending >= MAX_PENDING:
+                sleep(0.01)
+                continue
+            if pacer is None:
+                burst = UNPACED_BURST
+            else:
+                burst = pacer.due(sent, now)
+                if burst <= 0:
+                    # sleep in short steps so that a signal is noticed promptly
+                    sleep(min(pacer.next_burst_at(sent) - now, 0.1))
+                    continue
+                burst = min(burst, UNPACED_BURST)
+            if count is not None:
+                burst = min(burst, count - sent)
+            batch = list(islice(orders, burst))
+            _send_burst(producer, topic, batch, tracker)
+            sent += len(batch)
+            tracker.sent = sent
+            if len(batch) < burst:
+                break  # a finite stream of orders ran out
+        _wait_for_acknowledgements(producer, tracker, stop, delivery_timeout_s)
+    except KeyboardInterrupt:
+        log.warning("Interrompido sem esperar as confirmações pendentes.")
     tracker.sent = sent
     tracker.finish()
     return Summary(sent, tracker.acked, tracker.failed, time.monotonic() - started,
