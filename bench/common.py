@@ -465,20 +465,37 @@ class BenchmarkError(Exception):
     """A run that must not pass silently (wrong totals, a failed query)."""
 
 
+def run_guarded(bootstrap: str, measure: Callable[[list[str]], int]) -> int:
+    """Run a benchmark's `measure`, which notes in the list it is given the topics it
+    creates; drop those topics at the end whatever happened. Exit code: measure's, 2 for
+    an error the user can fix, 1 for a failed run."""
+    from vendas.errors import UserError
+
+    topics: list[str] = []
+    try:
+        return measure(topics)
+    except UserError as error:
+        print(f"erro: {error}", file=sys.stderr)
+        return 2
+    except BenchmarkError as error:
+        print(f"FALHOU: {error}", file=sys.stderr)
+        return 1
+    finally:
+        drop_topics(bootstrap, topics)
+
+
 def run_with_spark(args: Any, app: str, conf: dict[str, str], work_prefix: str,
                    measure: Callable[[Any, dict[str, str], Path, list[str]], int],
                    work_dir: Path | None = None) -> int:
     """What every Spark benchmark does around its measurements: check the broker, note the
     machine, start the session (with --conf on top of `conf`), and at the end drop the
-    topics `measure` created and its scratch directory. Exit code: measure's, 2 for an
-    error the user can fix, 1 for a failed run."""
-    from vendas.errors import UserError
+    topics `measure` created and its scratch directory (see run_guarded for exit codes)."""
     from vendas.kafka_admin import wait_for_broker
 
     quiet_logs()
-    topics: list[str] = []
     work = Path(tempfile.mkdtemp(prefix=work_prefix, dir=work_dir))
-    try:
+
+    def with_spark(topics: list[str]) -> int:
         wait_for_broker(args.bootstrap_servers)
         machine = machine_info(args.bootstrap_servers)
         spark = spark_session(app, {"spark.ui.enabled": "false", **conf, **dict(args.conf)},
@@ -487,12 +504,8 @@ def run_with_spark(args: Any, app: str, conf: dict[str, str], work_prefix: str,
             return measure(spark, machine, work, topics)
         finally:
             spark.stop()
-    except UserError as error:
-        print(f"erro: {error}", file=sys.stderr)
-        return 2
-    except BenchmarkError as error:
-        print(f"FALHOU: {error}", file=sys.stderr)
-        return 1
+
+    try:
+        return run_guarded(args.bootstrap_servers, with_spark)
     finally:
-        drop_topics(args.bootstrap_servers, topics)
         remove_tree(work)

@@ -30,7 +30,6 @@ from common import (
     REPO_ROOT,
     RESULTS_DIR,
     BenchmarkError,
-    drop_topics,
     fmt_float,
     fmt_int,
     machine_info,
@@ -38,6 +37,7 @@ from common import (
     median,
     new_topic_name,
     pyplot,
+    run_guarded,
     save_chart,
     thousands_axis,
     write_csv,
@@ -184,20 +184,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(quiet=True)
 
-    topics: list[str] = []
-    try:
-        wait_for_broker(args.bootstrap_servers)
-        machine = machine_info(args.bootstrap_servers)
-        print(f"máquina: {machine_line(machine)}", flush=True)
-        rows = measure(args, topics)
-    except UserError as error:
-        print(f"erro: {error}", file=sys.stderr)
-        return 2
-    except BenchmarkError as error:
-        print(f"FALHOU: {error}", file=sys.stderr)
-        return 1
-    finally:
-        drop_topics(args.bootstrap_servers, topics)
+    return run_guarded(args.bootstrap_servers, lambda topics: measure_and_report(args, topics))
+
+
+def measure_and_report(args, topics: list[str]) -> int:
+    wait_for_broker(args.bootstrap_servers)
+    machine = machine_info(args.bootstrap_servers)
+    print(f"máquina: {machine_line(machine)}", flush=True)
+    rows = measure(args, topics)
 
     medians = {s: median(float(r["pedidos_por_s"]) for r in rows if r["cenario"] == s)
                for s in SCENARIOS}
@@ -215,7 +209,6 @@ def main(argv: list[str] | None = None) -> int:
     plot(medians, machine, png_path)
     print(f"\nresultados: {csv_path} e {png_path}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
