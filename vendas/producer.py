@@ -28,6 +28,7 @@ from kafka.errors import KafkaError
 
 from vendas.contract import DEFAULT_BOOTSTRAP_SERVERS, DEFAULT_TOPIC
 from vendas.errors import UserError
+from vendas.formatting import fmt_float, fmt_int, fmt_rate
 from vendas.kafka_admin import ensure_topic
 from vendas.orders import Order
 from vendas.partitioning import key_partitions
@@ -236,20 +237,6 @@ class StopRequest:
         for signum, handler in self._handlers.items():
             signal.signal(signum, handler)
         self._handlers.clear()
-
-
-def fmt_int(n: float) -> str:
-    """Brazilian thousands separator: 15000 -> '15.000'."""
-    return f"{n:,.0f}".replace(",", ".")
-
-
-def fmt_float(x: float, decimals: int = 1) -> str:
-    """Brazilian decimal comma: 1234.5 -> '1.234,5'."""
-    return f"{x:,.{decimals}f}".replace(",", "\0").replace(".", ",").replace("\0", ".")
-
-
-def fmt_rate(rate: float) -> str:
-    return fmt_int(rate) if rate >= 10 or rate == int(rate) else fmt_float(rate, 2)
 
 
 class _Progress:
