@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vendas import contract as c
 from vendas.cli import (
     PortugueseArgumentParser,
     duration,
@@ -29,6 +28,7 @@ from vendas.logs import setup_logging
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    defaults = ConsumerOptions()
     parser = PortugueseArgumentParser(
         prog="consumidor_vendas.py",
         description="Lê pedidos do Kafka e mostra quantidade e valor vendidos por produto.",
@@ -36,33 +36,38 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                "  python consumidor_vendas.py --available-now\n"
                "  python consumidor_vendas.py -b kafka:9092 --window \"1 minute\" --trigger 2",
     )
-    parser.add_argument("-b", "--bootstrap-servers", default=c.DEFAULT_BOOTSTRAP_SERVERS, metavar="HOST:PORTA",
+    parser.add_argument("-b", "--bootstrap-servers", default=defaults.bootstrap_servers, metavar="HOST:PORTA",
                         help="endereço(s) do Kafka, separados por vírgula (padrão: %(default)s)")
-    parser.add_argument("-t", "--topic", default=c.DEFAULT_TOPIC, metavar="NOME", help="tópico dos pedidos (padrão: %(default)s)")
-    parser.add_argument("--dlq-topic", default=c.DEFAULT_DLQ_TOPIC, metavar="NOME",
+    parser.add_argument("-t", "--topic", default=defaults.topic, metavar="NOME", help="tópico dos pedidos (padrão: %(default)s)")
+    parser.add_argument("--dlq-topic", default=defaults.dlq_topic, metavar="NOME",
                         help="tópico das mensagens rejeitadas (padrão: %(default)s)")
-    parser.add_argument("--starting-offsets", choices=["earliest", "latest"], default="earliest",
+    parser.add_argument("--starting-offsets", choices=["earliest", "latest"],
+                        default=defaults.starting_offsets,
                         help="onde começar quando não há checkpoint (padrão: %(default)s)")
     parser.add_argument("--checkpoint", default=None, metavar="DIR",
                         help="diretório do checkpoint, local ou URI como hdfs://... ou s3a://... "
                              "(padrão: .checkpoints/<tópico>)")
-    parser.add_argument("--trigger", type=non_negative_float, default=5.0, metavar="SEGUNDOS",
+    parser.add_argument("--trigger", type=non_negative_float, default=defaults.trigger_seconds,
+                        metavar="SEGUNDOS",
                         help="intervalo entre lotes, em segundos (padrão: %(default)s)")
-    parser.add_argument("--max-offsets-per-trigger", type=positive_int, default=500_000, metavar="N",
+    parser.add_argument("--max-offsets-per-trigger", type=positive_int,
+                        default=defaults.max_offsets_per_trigger, metavar="N",
                         help="máximo de mensagens por lote (padrão: %(default)s)")
     parser.add_argument("--available-now", action="store_true",
                         help="processa o que o tópico tem agora, mostra a tabela final e termina")
-    parser.add_argument("--dedup-window", type=duration, default="24 hours", metavar="DURAÇÃO",
+    parser.add_argument("--dedup-window", type=duration, default=defaults.dedup_window,
+                        metavar="DURAÇÃO",
                         help="por quanto tempo um id_ordem repetido é reconhecido (padrão: %(default)s)")
-    parser.add_argument("--window", type=duration, default=None, metavar="DURAÇÃO",
+    parser.add_argument("--window", type=duration, default=defaults.window, metavar="DURAÇÃO",
                         help="mostra também totais por janela de data_hora, ex.: \"1 minute\"")
-    parser.add_argument("--watermark", type=duration, default="10 minutes", metavar="DURAÇÃO",
+    parser.add_argument("--watermark", type=duration, default=defaults.watermark,
+                        metavar="DURAÇÃO",
                         help="atraso tolerado nas janelas; mais antigos só entram nos totais "
                              "(padrão: %(default)s)")
     parser.add_argument("--conf", type=key_value, action="append", default=[], metavar="CHAVE=VALOR",
                         help="configuração extra do Spark (pode repetir)")
     parser.add_argument("--kafka-option", type=key_value, action="append",
-                        default=list(ConsumerOptions().kafka_options.items()),
+                        default=list(defaults.kafka_options.items()),
                         metavar="CHAVE=VALOR",
                         help="opção da fonte Kafka do Spark (pode repetir), ex.: minPartitions=48 "
                              "ou kafka.security.protocol=SASL_SSL")

@@ -13,6 +13,8 @@ from pathlib import Path
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
+from tests.waiting import wait_until
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -27,24 +29,38 @@ def send_all(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, b
     return len(futures)
 
 
-def read_topic(bootstrap: str, topic: str, timeout_s: float = 60.0) -> list[ConsumerRecord]:
+def topic_partitions(consumer: KafkaConsumer, topic: str, timeout_s: float = 30.0
+                     ) -> list[TopicPartition]:
+    """The topic's partitions, once the client has its metadata."""
+    found = wait_until(lambda: consumer.partitions_for_topic(topic), timeout_s,
+                       f"the partitions of {topic}")
+    return [TopicPartition(topic, p) for p in sorted(found)]
+
+
+def message_count(bootstrap: str, topic: str) -> int:
+    """How many records the topic holds now (the sum of its end offsets)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        return sum(consumer.end_offsets(topic_partitions(consumer, topic)).values())
+    finally:
+        consumer.close()
+
+
+def read_topic(bootstrap: str, topic: str, timeout_s: float = 120.0) -> list[ConsumerRecord]:
     """Every record the topic holds now, partition by partition, in offset order."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
+                             max_poll_records=5000)
     try:
         deadline = time.monotonic() + timeout_s
-        partitions = None
-        while not partitions:
-            partitions = consumer.partitions_for_topic(topic)
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"topic {topic} has no partitions")
-        assignment = [TopicPartition(topic, p) for p in sorted(partitions)]
+        assignment = topic_partitions(consumer, topic, timeout_s)
         consumer.assign(assignment)
         consumer.seek_to_beginning(*assignment)
         end = consumer.end_offsets(assignment)
         records: list[ConsumerRecord] = []
         while any(consumer.position(tp) < end[tp] for tp in assignment):
             if time.monotonic() > deadline:
-                raise TimeoutError(f"read {len(records)} records of {topic} before the timeout")
+                raise TimeoutError(f"read {len(records)} of {sum(end.values())} records of "
+                                   f"{topic} before the timeout")
             for batch in consumer.poll(timeout_ms=1000).values():
                 records.extend(batch)
         return sorted(records, key=lambda r: (r.partition, r.offset))

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.conftest import free_port
+from tests.ports import free_port
 from tests.kafka_io import REPO_ROOT, cli_env
 
 

@@ -24,18 +24,9 @@ from tests.kafka_io import (
     send_all,
 )
 from tests.kafka_records import as_bytes
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def wait_until(condition, timeout_s: float, what: str, interval_s: float = 0.5):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
 
 
 def valid_messages(records) -> list[dict]:
@@ -136,7 +127,7 @@ def test_broker_outage_consumer_waits_then_continues(own_kafka, tmp_path):
                 consumer_command(bootstrap, topic, tmp_path / "ckpt", "--trigger", "1"),
                 stdout=log_file, stderr=subprocess.STDOUT, env=cli_env(), start_new_session=True,
             )
-        output = lambda: log_path.read_text(errors="replace")  # noqa: E731
+        output = lambda: log_path.read_text(errors="replace")
         wait_until(lambda: "pedidos contados: 1000;" in output(), 180, "the first 1000 orders")
 
         own_kafka.kill()  # a crash, not a clean shutdown

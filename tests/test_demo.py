@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from tests.kafka_io import REPO_ROOT, cli_env
-from tests.test_consumer_faults import wait_until
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import free_port
+from tests.ports import free_port
 from vendas import local_kafka
 from vendas.local_kafka import LocalKafka
 

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -19,28 +18,22 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaTimeoutError
 from kafka.future import Future
 
-from tests.conftest import free_port
+from tests.kafka_io import message_count, read_topic
+from tests.ports import free_port
+from tests.waiting import wait_until
 from vendas import contract as c
 from vendas.generator import OrderGenerator, SimulatedClock
 from vendas.partitioning import key_partitions
 from vendas.producer import (
     DeliveryTracker,
     Pacer,
-    StopRequest,
     send_orders,
 )
+from vendas.signals import StopSignals
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CLI = str(REPO_ROOT / "produtor_vendas.py")
 SUMMARY = re.compile(r"Resumo: ([\d.]+) enviados, ([\d.]+) confirmados, ([\d.]+) falhas")
-
-
-def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
-        time.sleep(0.2)
 
 
 def cli(*args: str, timeout_s: float = 180) -> subprocess.CompletedProcess:
@@ -52,45 +45,6 @@ def summary_of(stderr: str) -> tuple[int, int, int]:
     match = SUMMARY.search(stderr)
     assert match, stderr
     return tuple(int(n.replace(".", "")) for n in match.groups())
-
-
-def _partitions(consumer: KafkaConsumer, topic: str) -> list[TopicPartition]:
-    found: set[int] = set()
-
-    def known() -> bool:
-        found.update(consumer.partitions_for_topic(topic) or ())
-        return bool(found)
-
-    wait_until(known, 30, f"metadata of {topic}")
-    return [TopicPartition(topic, p) for p in sorted(found)]
-
-
-def message_count(bootstrap: str, topic: str) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
-    try:
-        return sum(consumer.end_offsets(_partitions(consumer, topic)).values())
-    finally:
-        consumer.close()
-
-
-def read_all(bootstrap: str, topic: str, timeout_s: float = 120) -> list:
-    """Every record in the topic, up to the end offsets seen at the start."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             max_poll_records=5000)
-    try:
-        partitions = _partitions(consumer, topic)
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        end = consumer.end_offsets(partitions)
-        records = []
-        deadline = time.monotonic() + timeout_s
-        while any(consumer.position(tp) < end[tp] for tp in partitions):
-            assert time.monotonic() < deadline, f"read {len(records)} of {sum(end.values())}"
-            for batch in consumer.poll(timeout_ms=1000).values():
-                records.extend(batch)
-        return records
-    finally:
-        consumer.close()
 
 
 def expected_ids(seed: int, n: int) -> list[str]:
@@ -188,13 +142,13 @@ def test_tracker_counts_unfinished_futures_as_not_acknowledged():
 
 
 def test_stop_request_ends_an_unbounded_run():
-    stop = StopRequest()
+    stop = StopSignals()
     generator = iter(OrderGenerator(5, customers=50))
 
     def orders():
         for i, order in enumerate(generator):
             if i == 1234:
-                stop.signals = 1
+                stop.request("SIGINT")
             yield order
 
     summary = send_orders(_FakeProducer(), "t", orders(), count=None, rate=0, stop=stop)
@@ -268,7 +222,7 @@ def test_cli_sends_every_order_keyed_by_id(kafka_bootstrap, new_topic):
     assert result.returncode == 0, result.stderr
     assert summary_of(result.stderr) == (5000, 5000, 0)
 
-    records = read_all(kafka_bootstrap, topic)
+    records = read_topic(kafka_bootstrap, topic)
     assert len(records) == 5000
     messages = [json.loads(r.value) for r in records]
     assert all(r.key == m[c.ID_ORDEM].encode("utf-8") for r, m in zip(records, messages))
@@ -291,7 +245,7 @@ def test_cli_brazilian_dates_spread_over_the_past(kafka_bootstrap, new_topic):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""  # --quiet: nothing but errors
     stamps = [datetime.strptime(json.loads(r.value)[c.DATA_HORA], "%d/%m/%Y %H:%M:%S")
-              for r in read_all(kafka_bootstrap, topic)]
+              for r in read_topic(kafka_bootstrap, topic)]
     assert len(stamps) == 300
     span = max(stamps) - min(stamps)
     assert 5 < span.total_seconds() / 86400 <= 7
@@ -350,7 +304,7 @@ def test_rate_2000_per_second_held_within_2_percent_over_30_s(kafka_bootstrap, n
     assert result.returncode == 0, result.stderr
     assert summary_of(result.stderr) == (n, n, 0)
     # record timestamps are taken by the producer at send time
-    stamps = sorted(r.timestamp for r in read_all(kafka_bootstrap, topic))
+    stamps = sorted(r.timestamp for r in read_topic(kafka_bootstrap, topic))
     assert len(stamps) == n
     rate = (n - 1) / ((stamps[-1] - stamps[0]) / 1000)
     print(f"measured rate: {rate:.1f} orders/s over {(stamps[-1] - stamps[0]) / 1000:.1f} s")
@@ -386,7 +340,7 @@ def test_broker_restart_mid_run_loses_nothing(own_kafka, tmp_path, record_proper
     sent, acked, failed = summary_of(log_path.read_text())
     assert (sent, acked, failed) == (n, n, 0)
 
-    records = read_all(bootstrap, topic)
+    records = read_topic(bootstrap, topic)
     ids = [json.loads(r.value)[c.ID_ORDEM] for r in records]
     assert all(r.key.decode() == i for r, i in zip(records, ids))
     assert set(ids) == set(expected_ids(seed, n))  # every order arrived

@@ -5,8 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from vendas.consumer import ConsumerOptions, _totals_from_json, _totals_to_json
-from vendas.report import format_table, totals_from_ledger
+from wcwidth import wcswidth
+
+from vendas.consumer import ConsumerOptions
+from vendas.report import format_table
+from vendas.totals import Totals, totals_from_ledger
 
 
 def ledger_row(tipo, chave, quantidade, valor=None, pedidos=0, nao_atribuido="0.00"):
@@ -57,7 +60,7 @@ def test_empty_table_says_so():
 
 def test_saved_totals_round_trip_exactly():
     totals = totals_from_ledger(ROWS)
-    assert _totals_from_json(_totals_to_json(totals, 7)) == (totals, 7)
+    assert Totals.from_json(totals.to_json(7)) == (totals, 7)
 
 
 def test_checkpoint_location_local_or_shared_storage(tmp_path, monkeypatch):
@@ -68,3 +71,19 @@ def test_checkpoint_location_local_or_shared_storage(tmp_path, monkeypatch):
     shared = ConsumerOptions(checkpoint="hdfs:///checkpoints/vendas/")
     assert shared.checkpoint_location == "hdfs:///checkpoints/vendas"
     assert shared.local_checkpoint_dir is None
+
+
+def test_names_from_messages_cannot_write_to_the_terminal():
+    hostile = "\u001b[2J\u001b[31mVermelho\u001b[0m\nlinha\x00\r\u202efim"
+    table = format_table(totals_from_ledger([ledger_row("produto", hostile, 1, "1.00", pedidos=1)]))
+    assert not any(ch in table for ch in "\x1b\x00\r\u202e")
+    assert table.count("\n") == 5  # rule, header, rule, one row, rule, summary: no split row
+    assert "\\x1b[2J\\x1b[31mVermelho\\x1b[0m\\nlinha\\x00\\r\\u202efim" in table
+
+
+def test_columns_stay_aligned_with_wide_and_combining_characters():
+    names = ["Fogão", "日本の炊飯器", "Café com e\u0301", "Bola ⚽"]
+    table = format_table(totals_from_ledger(
+        [ledger_row("produto", n, 1, "1.00", pedidos=1) for n in names]))
+    widths = {wcswidth(line) for line in table.splitlines()[:-1]}
+    assert len(widths) == 1, table

@@ -10,29 +10,23 @@ Each query has its own checkpoint under --checkpoint, so either can be restarted
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import os
-import signal
-import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import functions as F
 from pyspark.sql.streaming import StreamingQuery
 
 from vendas import contract as c
 from vendas.broker_watch import BrokerWatch
 from vendas.errors import UserError
 from vendas.kafka_admin import ensure_topic, wait_for_broker
+from vendas.report import format_table
+from vendas.signals import StopSignals
+from vendas.sinks import DeadLetterWriter, TotalsPrinter, WindowPrinter
 from vendas.spark_session import build_session
-from vendas.report import ProductTotal, Totals, format_table, format_windows, totals_from_ledger
+from vendas.terminal import visible
 from vendas.transforms import (
     aggregate_ledger,
     dead_letters,
@@ -98,96 +92,11 @@ def kafka_records(spark: SparkSession, options: ConsumerOptions) -> DataFrame:
     return reader.load()
 
 
-class TotalsPrinter:
-    """foreachBatch sink of the totals query: prints the table when it changes.
-
-    The console sink is not fault tolerant; the numbers survive restarts through the
-    checkpointed state, and the last table is also kept beside the checkpoint so that a
-    run with nothing new to read can still show it.
-    """
-
-    def __init__(self, result_file: Path | None, print_each_batch: bool,
-                 out: Callable[[str], None] = print):
-        self.result_file = result_file
-        self.print_each_batch = print_each_batch
-        self.out = out
-        self.last: Totals | None = None
-        self.last_batch: int | None = None
-
-    def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        totals = totals_from_ledger(batch.collect())
-        changed = totals != self.last
-        self.last, self.last_batch = totals, batch_id
-        if changed:
-            if self.result_file is not None:
-                _write_atomically(self.result_file, _totals_to_json(totals, batch_id))
-            if self.print_each_batch:
-                self.out(f"\nTotais por produto (lote {batch_id}):\n{format_table(totals)}")
-            else:  # --available-now: one table at the end, progress meanwhile
-                log.info("Lote %d: %d pedidos contados até agora.", batch_id, totals.pedidos)
-
-    def final(self) -> Totals:
-        """The latest totals: this run's, else the ones saved by an earlier run."""
-        if self.last is None and self.result_file is not None and self.result_file.exists():
-            self.last, self.last_batch = _totals_from_json(self.result_file.read_text())
-        return self.last or Totals()
-
-
-class DeadLetterWriter:
-    """foreachBatch sink of the rejected records: write them to the DLQ, log the reasons."""
-
-    def __init__(self, bootstrap_servers: str, dlq_topic: str, kafka_options: dict[str, str] | None = None):
-        self.bootstrap_servers = bootstrap_servers
-        self.dlq_topic = dlq_topic
-        # The client settings (security, timeouts...) the source uses apply to the sink too.
-        self.client_options = {k: v for k, v in (kafka_options or {}).items() if k.startswith("kafka.")}
-        self.written = 0
-
-    def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        batch.persist()
-        try:
-            counts = {r["motivo"]: r["count"] for r in batch.groupBy("motivo").count().collect()}
-            if not counts:
-                return
-            (
-                batch.select("key", "value", "headers")
-                .write.format("kafka")
-                .options(**self.client_options)
-                .option("kafka.bootstrap.servers", self.bootstrap_servers)
-                .option("topic", self.dlq_topic)
-                .save()
-            )
-            total = sum(counts.values())
-            self.written += total
-            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
-            log.info("Lote %d: %d mensagens rejeitadas enviadas a %s (%s).",
-                     batch_id, total, self.dlq_topic, reasons)
-        finally:
-            batch.unpersist()
-
-
-class WindowPrinter:
-    """foreachBatch sink of the windowed totals (update mode): prints the changed windows."""
-
-    def __init__(self, out: Callable[[str], None] = print):
-        self.out = out
-
-    def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        rows = batch.select(
-            F.col("janela.start").alias("ordem"),
-            F.date_format("janela.start", "dd/MM/yyyy HH:mm:ss").alias("inicio_janela"),
-            F.date_format("janela.end", "dd/MM/yyyy HH:mm:ss").alias("fim_janela"),
-            "produto", "quantidade_total", "valor_total",
-        ).collect()
-        if rows:
-            self.out(f"\nJanelas atualizadas (lote {batch_id}):\n{format_windows(rows)}")
-
-
 @dataclass
 class RunningConsumer:
     queries: list[StreamingQuery]
     printer: TotalsPrinter
-    dead_letters: DeadLetterWriter
+    dead_letter_writer: DeadLetterWriter
 
     def stop(self, batch_timeout_s: float = 60.0) -> None:
         """Stop between batches when possible: interrupting a batch in the middle of its
@@ -259,8 +168,8 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None, verbose: b
     watch = BrokerWatch(options.bootstrap_servers)
     watch.start()
     try:
-        with _stop_on_signals() as stop_requested:
-            _wait(running.queries, stop_requested, all_must_finish=options.available_now)
+        with StopSignals(on_request=_log_stopping) as stop:
+            _wait(running.queries, stop, all_must_finish=options.available_now)
     finally:
         watch.stop()
         running.stop()
@@ -273,67 +182,25 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None, verbose: b
     print(f"\n{header}:\n{format_table(totals)}", flush=True)
 
 
-def _wait(queries: list[StreamingQuery], stop_requested: threading.Event, all_must_finish: bool) -> None:
-    """Wait in short py4j calls, so that a stop request is seen within a second."""
-    while not stop_requested.is_set():
+def _wait(queries: list[StreamingQuery], stop: StopSignals, all_must_finish: bool) -> None:
+    """Wait in short py4j calls, so that a stop request is seen within a second.
+
+    PySpark's own SIGINT handler would cancel jobs from inside the signal handler,
+    re-entering py4j while the main thread is in a py4j call (a wall of tracebacks);
+    StopSignals only sets a flag, seen here.
+    """
+    while not stop.requested:
         active = [q for q in queries if q.isActive]
         if not active or (not all_must_finish and len(active) < len(queries)):
             return  # done, or one query failed: the caller stops the others and reports
         active[0].awaitTermination(1)
 
 
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """Ctrl-C / SIGTERM ask for a clean stop at the next check instead of raising.
-
-    PySpark's own SIGINT handler cancels jobs from inside the signal handler, re-entering
-    py4j while the main thread is in a py4j call, which prints a wall of tracebacks.
-    A second Ctrl-C still interrupts at once.
-    """
-    stop_requested = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        yield stop_requested
-        return
-
-    def request_stop(signum: int, frame: object) -> None:
-        if stop_requested.is_set():
-            raise KeyboardInterrupt
-        log.info("Parando o consumidor (o checkpoint guarda onde parou)...")
-        stop_requested.set()
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield stop_requested
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+def _log_stopping(signal_name: str) -> None:
+    log.info("Parando o consumidor (o checkpoint guarda onde parou)...")
 
 
 def _first_line(error: BaseException) -> str:
+    """The error's first line; Spark quotes message values in it, so shown through visible."""
     text = str(getattr(error, "desc", None) or error)
-    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
-
-
-def _totals_to_json(totals: Totals, batch_id: int) -> str:
-    data = asdict(totals)
-    data["lote"] = batch_id
-    return json.dumps(data, default=str, ensure_ascii=False)
-
-
-def _totals_from_json(text: str) -> tuple[Totals, int]:
-    data = json.loads(text)
-    products = [
-        ProductTotal(p["produto"], p["quantidade_total"],
-                     None if p["valor_total"] is None else Decimal(p["valor_total"]))
-        for p in data["produtos"]
-    ]
-    totals = Totals(products, data["pedidos"], Decimal(data["valor_nao_atribuido"]), data["rejeitadas"])
-    return totals, data["lote"]
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    os.replace(tmp, path)
-
+    return visible(text.strip().splitlines()[0]) if text.strip() else type(error).__name__

@@ -6,8 +6,6 @@ everything that reads or writes a message takes the names from here.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 DEFAULT_BOOTSTRAP_SERVERS = "localhost:9092"
 DEFAULT_TOPIC = "vendas-ecommerce"
 DEFAULT_DLQ_TOPIC = "vendas-ecommerce-dlq"
@@ -38,9 +36,6 @@ HEADER_TOPIC = "topico"
 HEADER_PARTITION = "particao"
 HEADER_OFFSET = "offset"
 
-CENT = Decimal("0.01")
-
-
-def to_cents(value: Decimal | int | str) -> Decimal:
-    """Money is kept to the cent, rounded half up like a cash register."""
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+# The ledger the consumer aggregates: one kind of row per sold item, one per rejection.
+LEDGER_PRODUCT = "produto"
+LEDGER_REJECTION = "rejeicao"

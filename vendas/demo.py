@@ -16,9 +16,11 @@ from pathlib import Path
 
 from vendas import contract as c
 from vendas.cli import PortugueseArgumentParser, non_negative_float, report_user_error
+from vendas.consumer import ConsumerOptions
 from vendas.errors import UserError
 from vendas.kafka_admin import ensure_topic
 from vendas.logs import setup_logging
+from vendas.signals import StopSignals
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +33,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-b", "--bootstrap-servers", default=c.DEFAULT_BOOTSTRAP_SERVERS)
     parser.add_argument("--topic", default=c.DEFAULT_TOPIC)
     parser.add_argument("--rate", type=non_negative_float, default=200.0, help="pedidos por segundo")
-    parser.add_argument("--trigger", type=non_negative_float, default=5.0, help="segundos entre lotes")
+    parser.add_argument("--trigger", type=non_negative_float,
+                        default=ConsumerOptions().trigger_seconds, help="segundos entre lotes")
     args = parser.parse_args(argv)
     setup_logging()
     # Ctrl-C must reach us even when started from a shell that ignores SIGINT for
     # background jobs; SIGTERM (e.g. from a process manager) stops the demo the same way.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         ensure_topic(args.bootstrap_servers, args.topic)
     except UserError as error:
@@ -56,17 +58,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     log.info("Demonstração rodando: produtor a %.0f pedidos/s, consumidor com lotes a cada %.0f s. "
              "Ctrl-C para parar.", args.rate, args.trigger)
-    try:
-        consumer.wait()
-        log.error("O consumidor terminou sozinho (código %d); parando o produtor.", consumer.returncode)
-    except KeyboardInterrupt:
-        log.info("Parando produtor e consumidor...")
-    for process in (producer, consumer):
-        _stop(process)
+    with StopSignals() as stop:
+        while not stop.wait(0.5) and consumer.poll() is None:
+            pass
+        if stop.requested:
+            log.info("Parando produtor e consumidor (Ctrl-C de novo para não esperar)...")
+        else:
+            log.error("O consumidor terminou sozinho (código %d); parando o produtor.",
+                      consumer.returncode)
+        try:
+            for process in (producer, consumer):
+                _stop(process)
+        except KeyboardInterrupt:
+            for process in (producer, consumer):
+                _kill(process)
     return 0 if consumer.returncode in (0, -signal.SIGINT) else 1
 
 
 def _stop(process: subprocess.Popen) -> None:
+    """One SIGINT (its clean stop), then SIGKILL if it is still running after the timeout."""
     if process.poll() is not None:
         return
     process.send_signal(signal.SIGINT)
@@ -74,6 +84,11 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(STOP_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         log.warning("PID %d não parou em %d s; encerrando.", process.pid, STOP_TIMEOUT_S)
+        _kill(process)
+
+
+def _kill(process: subprocess.Popen) -> None:
+    if process.poll() is None:
         process.kill()
         process.wait()
 

@@ -12,17 +12,15 @@ from __future__ import annotations
 import gc
 import logging
 import math
-import signal
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
-from types import FrameType
 from typing import Any
 
+import kafka
 from kafka import KafkaProducer
 from kafka.errors import KafkaError
 
@@ -32,6 +30,7 @@ from vendas.formatting import fmt_float, fmt_int, fmt_rate
 from vendas.kafka_admin import ensure_topic
 from vendas.orders import Order
 from vendas.partitioning import key_partitions
+from vendas.signals import StopSignals
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +51,8 @@ MAX_PENDING = 200_000
 DEFAULT_DELIVERY_TIMEOUT_S = 120.0
 # The final flush waits at most the delivery timeout plus this.
 FLUSH_GRACE_S = 5.0
+# The kafka-python series whose private sender _force_close_sender was written against.
+KAFKA_PYTHON_SERIES = "3.0."
 
 # Measured against the local Kafka 4.1 (100k orders, --rate 0, 2 shared cores): batches of
 # 1 MiB instead of 64 KiB doubled throughput (~16k -> ~31k orders/s); linger 10-50 ms and
@@ -105,13 +106,22 @@ def close_producer(producer: KafkaProducer, timeout_s: float) -> None:
         return
     except KafkaError:
         pass
-    sender = producer._sender  # no public way to close without flushing first
-    sender.force_close()
-    sender.join(timeout_s)
+    _force_close_sender(producer, timeout_s)
     try:
         producer.close(timeout=0)
     except KafkaError:
         log.debug("O produtor do Kafka não fechou a tempo.")
+
+
+def _force_close_sender(producer: KafkaProducer, timeout_s: float) -> None:
+    """Stop the sender thread without flushing: kafka-python has no public way to."""
+    sender = getattr(producer, "_sender", None)
+    if not kafka.__version__.startswith(KAFKA_PYTHON_SERIES) or not hasattr(sender, "force_close"):
+        log.warning("kafka-python %s não é a série %sx para a qual o fechamento forçado foi "
+                    "escrito; o produtor fecha sem ele.", kafka.__version__, KAFKA_PYTHON_SERIES)
+        return
+    sender.force_close()
+    sender.join(timeout_s)
 
 
 # --- delivery accounting -----------------------------------------------------------------
@@ -209,36 +219,6 @@ class Summary:
         return self.sent / self.elapsed_s if self.elapsed_s > 0 else 0.0
 
 
-@dataclass
-class StopRequest:
-    """Set by SIGINT/SIGTERM; the send loop looks at it between bursts."""
-
-    signals: int = 0
-    name: str = ""
-    flushing: bool = False  # sending is over: a signal now means "stop waiting"
-    _handlers: dict = field(default_factory=dict)
-
-    @property
-    def requested(self) -> bool:
-        return self.signals > 0
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.signals += 1
-        self.name = signal.Signals(signum).name
-        if self.signals > 1 or self.flushing:  # stop waiting for acknowledgements
-            raise KeyboardInterrupt
-
-    def install(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._handlers[signum] = signal.signal(signum, self._handle)
-
-    def restore(self) -> None:
-        for signum, handler in self._handlers.items():
-            signal.signal(signum, handler)
-        self._handlers.clear()
-
-
 class _Progress:
     def __init__(self, tracker: DeliveryTracker, interval_s: float,
                  delivery_timeout_s: float) -> None:
@@ -301,7 +281,7 @@ def _send_burst(producer: KafkaProducer, topic: str, batch: list[Order],
 
 
 def _wait_for_acknowledgements(producer: KafkaProducer, tracker: DeliveryTracker,
-                               stop: StopRequest, delivery_timeout_s: float) -> None:
+                               stop: StopSignals, delivery_timeout_s: float) -> None:
     """Flush what is in transit, waiting no longer than it can take to resolve."""
     in_transit = fmt_int(tracker.sent - tracker.acked - tracker.failed)
     wait_s = delivery_timeout_s + FLUSH_GRACE_S
@@ -311,7 +291,7 @@ def _wait_for_acknowledgements(producer: KafkaProducer, tracker: DeliveryTracker
     elif tracker.failed:
         log.info("Aguardando a resposta do Kafka para %s pedidos em trânsito (até %.0f s; "
                  "Ctrl-C para não esperar).", in_transit, wait_s)
-    stop.flushing = True
+    stop.interrupt_next = True  # sending is over: a signal now means "stop waiting"
     try:
         # Every order is acknowledged or fails within the delivery timeout of its send, so
         # waiting longer is pointless. It also ends the wait when kafka-python 3.0.12 stops
@@ -327,7 +307,7 @@ def _wait_for_acknowledgements(producer: KafkaProducer, tracker: DeliveryTracker
 @_fewer_gc_passes()
 def send_orders(producer: KafkaProducer, topic: str, orders: Iterable[Order], *,
                 count: int | None = None, rate: float = 0.0,
-                stop: StopRequest | None = None,
+                stop: StopSignals | None = None,
                 progress_interval_s: float = PROGRESS_INTERVAL_S,
                 delivery_timeout_s: float = DEFAULT_DELIVERY_TIMEOUT_S,
                 sleep: Callable[[float], None] = time.sleep) -> Summary:
@@ -336,7 +316,7 @@ def send_orders(producer: KafkaProducer, topic: str, orders: Iterable[Order], *,
     `delivery_timeout_s` is the producer's: once orders have failed and nothing has been
     acknowledged for that long, the broker is gone and the run ends (not ok)."""
     orders = iter(orders)
-    stop = stop or StopRequest()
+    stop = stop or StopSignals()
     tracker = DeliveryTracker()
     progress = _Progress(tracker, progress_interval_s, delivery_timeout_s)
     pacer = Pacer(rate) if rate > 0 else None
@@ -419,24 +399,22 @@ def run(options: ProducerOptions, orders: Iterable[Order]) -> Summary:
         raise UserError(
             f"O Kafka não informou as partições do tópico {options.topic}: {error}."
         ) from None
-    stop = StopRequest()
-    stop.install()
-    try:
-        what = f"{fmt_int(options.count)} pedidos" if options.count is not None else "pedidos"
-        pace = (f"{fmt_rate(options.rate)} por segundo" if options.rate > 0
-                else "o mais rápido possível")
-        log.info("Enviando %s para o tópico %s em %s, %s%s.", what, options.topic,
-                 options.bootstrap_servers, pace,
-                 "" if options.count is not None else " (Ctrl-C para parar)")
-        summary = send_orders(producer, options.topic, orders, count=options.count,
-                              rate=options.rate, stop=stop,
-                              progress_interval_s=options.progress_interval_s,
-                              delivery_timeout_s=options.delivery_timeout_s)
-    finally:
+    with StopSignals() as stop:
         try:
-            close_producer(producer, timeout_s=5)
-        except KeyboardInterrupt:
-            pass
-        stop.restore()
+            what = f"{fmt_int(options.count)} pedidos" if options.count is not None else "pedidos"
+            pace = (f"{fmt_rate(options.rate)} por segundo" if options.rate > 0
+                    else "o mais rápido possível")
+            log.info("Enviando %s para o tópico %s em %s, %s%s.", what, options.topic,
+                     options.bootstrap_servers, pace,
+                     "" if options.count is not None else " (Ctrl-C para parar)")
+            summary = send_orders(producer, options.topic, orders, count=options.count,
+                                  rate=options.rate, stop=stop,
+                                  progress_interval_s=options.progress_interval_s,
+                                  delivery_timeout_s=options.delivery_timeout_s)
+        finally:
+            try:
+                close_producer(producer, timeout_s=5)
+            except KeyboardInterrupt:
+                pass
     log_summary(summary)
     return summary

@@ -1,0 +1,118 @@
+"""Where the consumer's results go: foreachBatch sinks of its streaming queries.
+
+- TotalsPrinter: the running totals, printed as a table and kept beside the checkpoint.
+- DeadLetterWriter: rejected records, untouched, to the dead-letter topic.
+- WindowPrinter: per event-time window totals, printed as they change.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from vendas.report import format_table, format_windows
+from vendas.terminal import visible
+from vendas.totals import Totals, totals_from_ledger
+
+log = logging.getLogger(__name__)
+
+
+class TotalsPrinter:
+    """Sink of the totals query: prints the table when it changes.
+
+    The console sink is not fault tolerant; the numbers survive restarts through the
+    checkpointed state, and the last table is also kept beside the checkpoint so that a
+    run with nothing new to read can still show it.
+    """
+
+    def __init__(self, result_file: Path | None, print_each_batch: bool,
+                 out: Callable[[str], None] = print):
+        self.result_file = result_file
+        self.print_each_batch = print_each_batch
+        self.out = out
+        self.last: Totals | None = None
+        self.last_batch: int | None = None
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        totals = totals_from_ledger(batch.collect())
+        changed = totals != self.last
+        self.last, self.last_batch = totals, batch_id
+        if changed:
+            if self.result_file is not None:
+                write_atomically(self.result_file, totals.to_json(batch_id))
+            if self.print_each_batch:
+                self.out(f"\nTotais por produto (lote {batch_id}):\n{format_table(totals)}")
+            else:  # --available-now: one table at the end, progress meanwhile
+                log.info("Lote %d: %d pedidos contados até agora.", batch_id, totals.pedidos)
+
+    def final(self) -> Totals:
+        """The latest totals: this run's, else the ones saved by an earlier run."""
+        if self.last is None and self.result_file is not None and self.result_file.exists():
+            self.last, self.last_batch = Totals.from_json(self.result_file.read_text())
+        return self.last or Totals()
+
+
+class DeadLetterWriter:
+    """Sink of the rejected records: write them to the DLQ, log how many per reason."""
+
+    def __init__(self, bootstrap_servers: str, dlq_topic: str,
+                 kafka_options: dict[str, str] | None = None):
+        self.bootstrap_servers = bootstrap_servers
+        self.dlq_topic = dlq_topic
+        # The client settings (security, timeouts...) the source uses apply to the sink too.
+        self.client_options = {k: v for k, v in (kafka_options or {}).items()
+                               if k.startswith("kafka.")}
+        self.written = 0
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        batch.persist()
+        try:
+            counts = {r["motivo"]: r["count"] for r in batch.groupBy("motivo").count().collect()}
+            if not counts:
+                return
+            (
+                batch.select("key", "value", "headers")
+                .write.format("kafka")
+                .options(**self.client_options)
+                .option("kafka.bootstrap.servers", self.bootstrap_servers)
+                .option("topic", self.dlq_topic)
+                .save()
+            )
+            total = sum(counts.values())
+            self.written += total
+            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+            log.info("Lote %d: %d mensagens rejeitadas enviadas a %s (%s).",
+                     batch_id, total, self.dlq_topic, visible(reasons))
+        finally:
+            batch.unpersist()
+
+
+class WindowPrinter:
+    """Sink of the windowed totals (update mode): prints the changed windows."""
+
+    def __init__(self, out: Callable[[str], None] = print):
+        self.out = out
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        rows = batch.select(
+            F.col("janela.start").alias("ordem"),
+            F.date_format("janela.start", "dd/MM/yyyy HH:mm:ss").alias("inicio_janela"),
+            F.date_format("janela.end", "dd/MM/yyyy HH:mm:ss").alias("fim_janela"),
+            "produto", "quantidade_total", "valor_total",
+        ).collect()
+        if rows:
+            self.out(f"\nJanelas atualizadas (lote {batch_id}):\n{format_windows(rows)}")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` so that a crash leaves the old or the new file, whole."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.replace(tmp, path)
