@@ -16,6 +16,8 @@ from vendas.local_kafka import LocalKafka
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+pytest_plugins = ["tests.postgres_fixtures"]  # PostgreSQL fixtures (issue 15)
+
 
 @pytest.fixture(scope="session")
 def local_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka | None]:
