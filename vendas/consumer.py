@@ -20,6 +20,13 @@ from pyspark.sql.streaming import StreamingQuery
 
 from vendas import contract as c
 from vendas.broker_watch import BrokerWatch
+from vendas.checkpoints import (
+    check_offsets,
+    is_data_loss,
+    last_source_offsets,
+    topic_end_offsets,
+)
+from vendas.database import TotalsStore
 from vendas.errors import UserError
 from vendas.kafka_admin import ensure_topic, wait_for_broker
 from vendas.report import format_table
@@ -57,6 +64,8 @@ class ConsumerOptions:
     dedup_window: str = "24 hours"
     window: str | None = None  # e.g. "1 minute": also totals per event-time window
     watermark: str = "10 minutes"
+    # --banco / VENDAS_BANCO: the totals also in PostgreSQL (not in repr: it may hold a password)
+    database_url: str | None = field(default=None, repr=False)
     kafka_options: dict[str, str] = field(default_factory=lambda: {
         # 8 MiB per partition and fetch instead of 1 MiB: +3% draining a backlog (bench/consumer.py)
         "kafka.max.partition.fetch.bytes": str(8 * 2**20),
@@ -75,6 +84,46 @@ class ConsumerOptions:
     @property
     def local_checkpoint_dir(self) -> Path | None:
         return None if "://" in self.checkpoint_location else Path(self.checkpoint_location)
+
+    def check(self) -> None:
+        """Refuse settings that cannot work, before anything starts."""
+        if _kafka_topic_collision(self.topic) == _kafka_topic_collision(self.dlq_topic):
+            raise UserError(
+                f"O tópico de rejeitadas ({self.dlq_topic}) não pode ser o tópico lido "
+                f"({self.topic}): cada mensagem rejeitada voltaria a ser lida e rejeitada sem "
+                "fim. Use outro --dlq-topic."
+            )
+
+
+def _kafka_topic_collision(name: str) -> str:
+    """Kafka takes '.' and '_' for the same character in topic names (metric names)."""
+    return name.replace(".", "_")
+
+
+def make_local_checkpoint_dir(options: ConsumerOptions) -> Path | None:
+    """The local checkpoint directory, created if missing; None on shared storage."""
+    local_dir = options.local_checkpoint_dir
+    if local_dir is not None:
+        try:
+            local_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(
+                f"Não foi possível criar o diretório do checkpoint {local_dir}: "
+                f"{error.strerror or error}. Use --checkpoint com um diretório gravável."
+            ) from None
+    return local_dir
+
+
+def check_checkpoint(options: ConsumerOptions) -> None:
+    """Make sure the offsets in an existing local checkpoint fit this topic in this Kafka."""
+    local_dir = options.local_checkpoint_dir
+    if local_dir is None:
+        return  # shared storage (hdfs://, s3a://): Spark itself reads and checks it
+    for query in (TOTALS_QUERY, DEAD_LETTER_QUERY, WINDOWS_QUERY):
+        saved = last_source_offsets(local_dir / query)
+        if saved is not None:
+            check_offsets(str(local_dir), saved, options.topic,
+                          lambda: topic_end_offsets(options.bootstrap_servers, options.topic))
 
 
 def kafka_records(spark: SparkSession, options: ConsumerOptions) -> DataFrame:
@@ -108,7 +157,8 @@ class RunningConsumer:
             query.stop()
 
 
-def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | None = None) -> RunningConsumer:
+def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | None = None,
+          store: TotalsStore | None = None) -> RunningConsumer:
     """Start the streaming queries; the caller waits on them.
 
     `records` defaults to the Kafka topic; any stream with Kafka's columns will do (the
@@ -116,16 +166,15 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
     """
     orders = parse_orders(records if records is not None else kafka_records(spark, options))
     checkpoint = options.checkpoint_location
-    local_dir = options.local_checkpoint_dir
-    if local_dir is not None:
-        local_dir.mkdir(parents=True, exist_ok=True)
+    local_dir = make_local_checkpoint_dir(options)
     trigger = (
         {"availableNow": True}
         if options.available_now
         else {"processingTime": f"{options.trigger_seconds} seconds"}
     )
     printer = TotalsPrinter(local_dir / LAST_RESULT_FILE if local_dir else None,
-                            print_each_batch=not options.available_now)
+                            print_each_batch=not options.available_now,
+                            store=store, query_name=TOTALS_QUERY)
     totals = aggregate_ledger(ledger_entries(deduplicate_orders(orders, options.dedup_window)))
     totals_query = (
         totals.writeStream.queryName(TOTALS_QUERY)
@@ -160,11 +209,16 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
 def run(options: ConsumerOptions, conf: dict[str, str] | None = None, verbose: bool = False) -> None:
     """Run until Ctrl-C (or, with --available-now, until the topic is drained), then
     print the final table. Raises UserError with one sentence for what the user can fix."""
+    options.check()
+    make_local_checkpoint_dir(options)
     wait_for_broker(options.bootstrap_servers)
     ensure_topic(options.bootstrap_servers, options.topic)
     ensure_topic(options.bootstrap_servers, options.dlq_topic)
+    check_checkpoint(options)
+    # The database is checked before Spark starts: a bad URL fails in a second, not ten.
+    store = TotalsStore(options.database_url).open() if options.database_url else None
     spark = build_session("vendas-ecommerce-consumidor", conf, verbose)
-    running = start(spark, options)
+    running = start(spark, options, store=store)
     watch = BrokerWatch(options.bootstrap_servers)
     watch.start()
     try:
@@ -173,8 +227,19 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None, verbose: b
     finally:
         watch.stop()
         running.stop()
+        if store is not None:
+            store.close()
+    database = running.printer.database
+    if database is not None and database.failure is not None:
+        raise UserError(str(database.failure))
     failures = [q.exception() for q in running.queries if q.exception() is not None]
     if failures:
+        if is_data_loss(str(failures[0])):
+            raise UserError(
+                f"Os offsets do checkpoint {options.checkpoint_location} não existem mais neste "
+                "Kafka (dados do broker apagados, tópico recriado ou retenção expirada): apague "
+                "o checkpoint para recomeçar do início, ou use outro --checkpoint."
+            )
         raise UserError(f"A consulta parou com erro: {_first_line(failures[0])}")
     totals = running.printer.final()
     batch = running.printer.last_batch

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
 import pyspark
+from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
 from vendas import contract as c
@@ -87,4 +89,19 @@ def build_session(app_name: str, conf: dict[str, str] | None = None, verbose: bo
             f"(na primeira execução) ou use spark-submit --packages {KAFKA_CONNECTOR}."
         ) from error
     spark.sparkContext.setLogLevel("WARN" if verbose else "ERROR")
+    _check_user_conf(spark, conf or {})
     return spark
+
+
+def _check_user_conf(spark: SparkSession, conf: dict[str, str]) -> None:
+    """Spark checks a SQL setting's type only when it is read: read each one now, so a bad
+    --conf value is one sentence at start instead of a stack trace in the first batch."""
+    for key, value in conf.items():
+        try:
+            spark.conf.get(key)
+        except PySparkException as error:
+            expected = re.search(r"should be (?:a/an |an? )'?([\w ]+?)'? value", str(error))
+            detail = f" (o Spark espera um valor do tipo {expected[1]})" if expected else ""
+            raise UserError(
+                f"Valor inválido em --conf {key}={value}{detail}: corrija ou remova essa opção."
+            ) from None
