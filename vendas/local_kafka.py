@@ -1,10 +1,21 @@
-"""A real single-node Apache Kafka (KRaft) for the demo and the tests, without Docker.
+"""A real Apache Kafka (KRaft) for the demo and the tests, without Docker.
+
+One node by default; three (`--brokers 3`) on consecutive ports for the multi-broker tests.
+Each node is a combined broker+controller: three JVMs instead of six on a laptop, and a
+quorum of three voters that survives one node killed. `--security sasl_ssl` gives the client
+listener SASL_SSL with SCRAM-SHA-512 users created at format time and TLS from a CA and
+certificate made here with openssl; `cliente.properties` beside the data says how to connect.
 
 The broker's jars are resolved from Maven Central by jgo's pure-Python resolver and
-cached, so a fresh machine needs only Python and Java. Storage, configuration, log and
-PID file live under one directory (`.kafka/` for `make kafka-up`, a temp dir in tests).
+cached, so a fresh machine needs only Python and Java. Each setting (security x node count)
+keeps its own data under one directory (`.kafka/` for `make kafka-up`, a temp dir in tests),
+so switching settings needs no clean-up.
+
+Secrets: passwords are generated here, kept in 0600 files, and reach the JVMs only through
+files (server.properties; a java @argfile for the storage format step), never argv.
 
 Usage: python -m vendas.local_kafka {up,down,status} [--port 9092] [--dir .kafka]
+       [--security plaintext|sasl_ssl] [--brokers 1|3]
 """
 
 from __future__ import annotations
@@ -13,24 +24,33 @@ import argparse
 import base64
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from vendas.errors import UserError
 from vendas.java import java_executable
+from vendas.kafka_config import PLAINTEXT, KafkaClientConfig
+from vendas.kafka_config import load as load_client_config
 from vendas.logs import setup_logging
 
-KAFKA_VERSION = "4.1.1"
+# The newest release Maven Central serves here; the whole suite runs against it.
+KAFKA_VERSION = "4.4.0"
 BROKER_COORDINATES = f"org.apache.kafka:kafka_2.13:{KAFKA_VERSION}"
 # Kafka logs through SLF4J; this binding sends it to log4j2 (which Kafka already brings).
 LOG_BINDING_COORDINATES = "org.apache.logging.log4j:log4j-slf4j-impl:2.24.3"
 BROKER_HEAP = "-Xmx768m"
+SECURITY_SETTINGS = ("plaintext", "sasl_ssl")
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+CLIENT_USER = "vendas"
+BROKER_USER = "broker"  # the brokers' own inter-broker connections
+CLIENT_PROPERTIES = "cliente.properties"
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +80,13 @@ def broker_classpath() -> str:
     return os.pathsep.join(jars)
 
 
-def broker_answers(bootstrap_servers: str, timeout_s: float = 3.0) -> bool:
+def broker_answers(bootstrap_servers: str, timeout_s: float = 3.0,
+                   client_config: KafkaClientConfig = PLAINTEXT) -> bool:
     """True when a Kafka broker answers a metadata request at that address."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
-    host, _, port = bootstrap_servers.rpartition(":")
+    host, _, port = bootstrap_servers.split(",")[0].rpartition(":")
     try:
         with socket.create_connection((host or "localhost", int(port)), timeout=timeout_s):
             pass
@@ -75,6 +96,8 @@ def broker_answers(bootstrap_servers: str, timeout_s: float = 3.0) -> bool:
         admin = KafkaAdminClient(
             bootstrap_servers=bootstrap_servers,
             request_timeout_ms=int(timeout_s * 1000),
+            bootstrap_timeout_ms=int(timeout_s * 1000),
+            **client_config.python_kwargs(),
         )
     except (KafkaError, ValueError, OSError):
         return False
@@ -97,17 +120,33 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-@dataclass
-class LocalKafka:
-    """One broker+controller process whose state lives in `directory`."""
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read (created so: never readable by others)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
 
+
+def _properties(settings: dict[str, str]) -> str:
+    # values written here never contain backslashes or line breaks (paths, hosts, ids,
+    # URL-safe passwords), so no escaping is needed
+    return "".join(f"{k}={v}\n" for k, v in settings.items())
+
+
+@dataclass
+class KafkaNode:
+    """One combined broker+controller process whose state lives in `directory`."""
+
+    node_id: int
     directory: Path
-    port: int = 9092
-    controller_port: int = 9093
+    port: int
+    controller_port: int
     host: str = "localhost"
 
     @property
-    def bootstrap_servers(self) -> str:
+    def address(self) -> str:
         return f"{self.host}:{self.port}"
 
     @property
@@ -122,6 +161,10 @@ class LocalKafka:
     def data_dir(self) -> Path:
         return self.directory / "data"
 
+    @property
+    def config_file(self) -> Path:
+        return self.directory / "server.properties"
+
     def pid(self) -> int | None:
         """PID of the broker this directory started, if it still runs."""
         try:
@@ -130,73 +173,314 @@ class LocalKafka:
             return None
         return pid if _pid_alive(pid) else None
 
-    def up(self, timeout_s: float = 90.0) -> None:
-        """Start the broker unless it (or another Kafka) already answers; wait until it does."""
-        if self.pid() is None and broker_answers(self.bootstrap_servers):
-            log.info("Já existe um Kafka respondendo em %s; ele será usado.", self.bootstrap_servers)
-            return
-        if self.pid() is None:
-            self._start()
-        self._wait_ready(timeout_s)
+    def stop(self, timeout_s: float = 30.0) -> bool:
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        if not _wait_exit(pid, timeout_s):
+            log.warning("O Kafka (nó %d) não parou em %.0f s; encerrando à força.",
+                        self.node_id, timeout_s)
+            os.kill(pid, signal.SIGKILL)
+            _wait_exit(pid, 10.0)
+        self.pid_file.unlink(missing_ok=True)
+        return True
 
-    def _start(self) -> None:
+    def kill(self) -> None:
+        """Kill -9 the broker (fault-injection tests): no clean shutdown."""
+        pid = self.pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            _wait_exit(pid, 10.0)
+
+
+@dataclass
+class LocalKafka:
+    """The local Kafka: `brokers` nodes on consecutive ports from `port`, their controllers
+    on consecutive ports from `controller_port`, with plaintext or SASL_SSL clients."""
+
+    directory: Path
+    port: int = 9092
+    controller_port: int = 9093
+    host: str = "localhost"
+    security: str = "plaintext"
+    brokers: int = 1
+    nodes: list[KafkaNode] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.security not in SECURITY_SETTINGS:
+            raise UserError(f"KAFKA_SECURITY={self.security} não é suportado; use "
+                            f"{' ou '.join(SECURITY_SETTINGS)}.")
+        if self.brokers < 1:
+            raise UserError("KAFKA_BROKERS precisa ser 1 ou mais.")
+        self.nodes = [
+            KafkaNode(i + 1, self.layout_dir / f"no-{i + 1}" if self.brokers > 1 else self.layout_dir,
+                      self.port + i, self.controller_port + i, self.host)
+            for i in range(self.brokers)
+        ]
+
+    # --- where things are ----------------------------------------------------------
+
+    @property
+    def layout_dir(self) -> Path:
+        """This setting's own data: switching settings keeps the other one's intact."""
+        return self.directory / f"{self.security}-{self.brokers}"
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The first node's address (clients learn the others from it)."""
+        return self.nodes[0].address
+
+    @property
+    def all_servers(self) -> str:
+        return ",".join(node.address for node in self.nodes)
+
+    @property
+    def client_properties(self) -> Path:
+        return self.directory / CLIENT_PROPERTIES
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.directory / "tls"
+
+    @property
+    def ca_file(self) -> Path:
+        return self.tls_dir / "ca.pem"
+
+    # single-node compatibility (tests and messages talk about "the" broker)
+    @property
+    def pid_file(self) -> Path:
+        return self.nodes[0].pid_file
+
+    @property
+    def log_file(self) -> Path:
+        return self.nodes[0].log_file
+
+    @property
+    def data_dir(self) -> Path:
+        return self.nodes[0].data_dir
+
+    def pid(self) -> int | None:
+        return self.nodes[0].pid()
+
+    def client_config(self) -> KafkaClientConfig:
+        """How the project's clients connect (what cliente.properties says)."""
+        if self.security == "plaintext":
+            return PLAINTEXT
+        return load_client_config(self.client_properties)
+
+    # --- life cycle ----------------------------------------------------------------
+
+    def up(self, timeout_s: float = 120.0) -> None:
+        """Start the nodes that are not running (unless another Kafka already answers
+        there), write cliente.properties, wait until every node answers."""
+        self._refuse_other_layouts()
+        running = [node.pid() is not None for node in self.nodes]
+        if not any(running) and broker_answers(self.bootstrap_servers):
+            log.info("Já existe um Kafka respondendo em %s; ele será usado.",
+                     self.bootstrap_servers)
+            return
+        if not all(running):
+            self._start([n for n, up in zip(self.nodes, running) if not up])
+        self._wait_ready(timeout_s)
+        if self.security == "sasl_ssl":
+            log.info("Clientes: SASL_SSL (SCRAM-SHA-512, usuário %s); use "
+                     "--kafka-config %s (a senha está nele, legível só por você).",
+                     CLIENT_USER, self.client_properties)
+
+    def _refuse_other_layouts(self) -> None:
+        for pid_file in sorted(self.directory.glob("*/**/broker.pid")):
+            layout = pid_file.relative_to(self.directory).parts[0]
+            if layout == self.layout_dir.name:
+                continue
+            node = KafkaNode(0, pid_file.parent, 0, 0)
+            if node.pid() is not None:
+                raise UserError(
+                    f"O Kafka local já está rodando com outra configuração ({layout}); "
+                    "pare-o com `make kafka-down` antes de trocar KAFKA_SECURITY/KAFKA_BROKERS.")
+
+    def _start(self, nodes: list[KafkaNode]) -> None:
         java = java_executable()
-        self._ensure_port_free(self.port)
-        self._ensure_port_free(self.controller_port)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        for node in nodes:
+            self._ensure_port_free(node.port)
+            self._ensure_port_free(node.controller_port)
+        self.layout_dir.mkdir(parents=True, exist_ok=True)
         log.info("Preparando o Apache Kafka %s (na primeira vez, os jars vêm do Maven Central)...",
                  KAFKA_VERSION)
         classpath = broker_classpath()
-        config = self._write_config()
-        if not (self.data_dir / "meta.properties").exists():
-            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-            # "--cluster-id=ID", not "-t ID": one id in 64 starts with "-" and would be
-            # taken for an option
-            formatted = subprocess.run(
-                [java, "-cp", classpath, "kafka.tools.StorageTool", "format",
-                 f"--cluster-id={cluster_id}", "-c", str(config)],
-                capture_output=True, text=True, check=False,
-            )
-            if formatted.returncode != 0:
-                why = (formatted.stderr.strip() or formatted.stdout.strip()).splitlines()
-                raise UserError(f"Não foi possível formatar o diretório de dados do Kafka local "
-                                f"({self.data_dir}): {why[-1] if why else 'erro desconhecido'}.")
-        with open(self.log_file, "ab") as out:
-            process = subprocess.Popen(
-                [java, BROKER_HEAP, "-XX:+UseG1GC",
-                 f"-Dlog4j2.configurationFile={self.directory / 'log4j2.properties'}",
-                 "-cp", classpath, "kafka.Kafka", str(config)],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                start_new_session=True,  # Ctrl-C in the terminal must not stop the broker
-            )
-        self.pid_file.write_text(f"{process.pid}\n")
-        log.info("Kafka iniciado (PID %d), aguardando responder em %s...",
-                 process.pid, self.bootstrap_servers)
+        passwords = self._passwords() if self.security == "sasl_ssl" else {}
+        if passwords:
+            self._make_tls()
+        self._write_client_properties(passwords)
+        cluster_id = self._cluster_id()
+        for node in nodes:
+            self._write_config(node, passwords)
+            if not (node.data_dir / "meta.properties").exists():
+                self._format(java, classpath, node, cluster_id, passwords)
+        for node in nodes:
+            with open(node.log_file, "ab") as out:
+                process = subprocess.Popen(
+                    [java, BROKER_HEAP, "-XX:+UseG1GC",
+                     f"-Dlog4j2.configurationFile={self.layout_dir / 'log4j2.properties'}",
+                     "-cp", classpath, "kafka.Kafka", str(node.config_file)],
+                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                    start_new_session=True,  # Ctrl-C in the terminal must not stop the broker
+                )
+            node.pid_file.write_text(f"{process.pid}\n")
+            log.info("Kafka iniciado (nó %d, PID %d), aguardando responder em %s...",
+                     node.node_id, process.pid, node.address)
 
-    def _write_config(self) -> Path:
-        (self.directory / "log4j2.properties").write_text(_LOG4J2_CONFIG)
-        config = self.directory / "server.properties"
+    def _cluster_id(self) -> str:
+        """One id for every node of this setting, kept so that restarted nodes match."""
+        path = self.layout_dir / "cluster.id"
+        if path.exists():
+            return path.read_text().strip()
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        path.write_text(cluster_id + "\n")
+        return cluster_id
+
+    def _passwords(self) -> dict[str, str]:
+        """The SCRAM passwords of this setting, generated on its first start (0600 file)."""
+        path = self.layout_dir / "senhas.properties"
+        if path.exists():
+            from vendas.kafka_config import parse_properties
+
+            return parse_properties(path.read_text())
+        passwords = {CLIENT_USER: secrets.token_urlsafe(24), BROKER_USER: secrets.token_urlsafe(24)}
+        _write_private(path, _properties(passwords))
+        return passwords
+
+    def _format(self, java: str, classpath: str, node: KafkaNode, cluster_id: str,
+                passwords: dict[str, str]) -> None:
+        # "--cluster-id=ID", not "-t ID": one id in 64 starts with "-" and would be
+        # taken for an option
+        args = ["-cp", classpath, "kafka.tools.StorageTool", "format",
+                f"--cluster-id={cluster_id}", "-c", str(node.config_file)]
+        for user, password in passwords.items():
+            args += ["--add-scram", f"{SCRAM_MECHANISM}=[name={user},password={password}]"]
+        # The java launcher reads its arguments from an @argfile: the SCRAM passwords
+        # reach the JVM without ever being on a command line (ps shows only the file name).
+        argfile = node.directory / "format.args"
+        _write_private(argfile, "".join(f'"{a}"\n' for a in args))
+        try:
+            formatted = subprocess.run([java, f"@{argfile}"], capture_output=True, text=True,
+                                       check=False)
+        finally:
+            argfile.unlink(missing_ok=True)
+        if formatted.returncode != 0:
+            why = (formatted.stderr.strip() or formatted.stdout.strip()).splitlines()
+            for password in passwords.values():
+                why = [line.replace(password, "****") for line in why]
+            raise UserError(f"Não foi possível formatar o diretório de dados do Kafka local "
+                            f"({node.data_dir}): {why[-1] if why else 'erro desconhecido'}.")
+
+    def _make_tls(self) -> None:
+        """A CA and a certificate for localhost signed by it (PEM, via openssl), once."""
+        tls = self.tls_dir
+        keystore = tls / "broker-keystore.pem"
+        if keystore.exists() and self.ca_file.exists():
+            return
+        tls.mkdir(parents=True, exist_ok=True)
+        os.chmod(tls, 0o700)
+        (tls / "broker.ext").write_text(
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+            "extendedKeyUsage=serverAuth,clientAuth\n"
+            f"subjectAltName=DNS:{self.host},DNS:localhost,IP:127.0.0.1\n"
+            "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
+        steps = [
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
+             "-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=vendas-ecommerce CA local",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-sha256", "-keyout", "broker.key",
+             "-out", "broker.csr", "-subj", f"/CN={self.host}"],
+            ["x509", "-req", "-in", "broker.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+             "-CAcreateserial", "-sha256", "-days", "3650", "-out", "broker.crt",
+             "-extfile", "broker.ext"],
+        ]
+        for step in steps:
+            try:
+                done = subprocess.run(["openssl", *step], cwd=tls, capture_output=True,
+                                      text=True, check=False)
+            except FileNotFoundError:
+                raise UserError("O openssl não foi encontrado; instale-o (pacote openssl) para "
+                                "usar KAFKA_SECURITY=sasl_ssl.") from None
+            if done.returncode != 0:
+                why = done.stderr.strip().splitlines()
+                raise UserError("Não foi possível criar o certificado TLS do Kafka local: "
+                                f"{why[-1] if why else 'erro do openssl'}.")
+        for name in ("ca.key", "broker.key"):
+            os.chmod(tls / name, 0o600)
+        # Kafka's PEM keystore: the (PKCS#8) private key and the certificate chain in one file
+        _write_private(keystore, "".join(
+            (tls / name).read_text() for name in ("broker.key", "broker.crt", "ca.pem")))
+
+    def _write_client_properties(self, passwords: dict[str, str]) -> None:
+        """cliente.properties: what a managed service would hand out for this Kafka."""
+        settings = {"bootstrap.servers": self.all_servers}
+        if passwords:
+            settings.update({
+                "security.protocol": "SASL_SSL",
+                "sasl.mechanism": SCRAM_MECHANISM,
+                "sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule "
+                                    f'required username="{CLIENT_USER}" '
+                                    f'password="{passwords[CLIENT_USER]}";',
+                "ssl.truststore.type": "PEM",
+                "ssl.truststore.location": str(self.ca_file),
+            })
+        else:
+            settings["security.protocol"] = "PLAINTEXT"
+        _write_private(self.client_properties,
+                       "# Kafka local do vendas-ecommerce (gerado por `make kafka-up`)\n"
+                       + _properties(settings))
+
+    def _write_config(self, node: KafkaNode, passwords: dict[str, str]) -> None:
+        (self.layout_dir / "log4j2.properties").write_text(_LOG4J2_CONFIG)
+        replication = str(min(3, self.brokers))
+        min_isr = str(min(2, self.brokers))
+        voters = ",".join(f"{n.node_id}@{n.host}:{n.controller_port}" for n in self.nodes)
+        listener = "SASL_SSL" if passwords else "PLAINTEXT"
         settings = {
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@{self.host}:{self.controller_port}",
-            "listeners": f"PLAINTEXT://{self.host}:{self.port},CONTROLLER://{self.host}:{self.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
+            "node.id": str(node.node_id),
+            "controller.quorum.voters": voters,
+            "listeners": f"{listener}://{node.host}:{node.port},"
+                         f"CONTROLLER://{node.host}:{node.controller_port}",
+            "advertised.listeners": f"{listener}://{node.host}:{node.port}",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
-            "listener.security.protocol.map": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-            "log.dirs": str(self.data_dir),
+            "inter.broker.listener.name": listener,
+            "listener.security.protocol.map": f"CONTROLLER:PLAINTEXT,{listener}:{listener}",
+            "log.dirs": str(node.data_dir),
             "num.partitions": "2",
-            "offsets.topic.replication.factor": "1",
+            # what a real cluster operator sets: topics created with the broker defaults
+            # (kafka_admin.BROKER_DEFAULT) get replication 3 and min.insync.replicas 2
+            "default.replication.factor": replication,
+            "min.insync.replicas": min_isr,
+            "offsets.topic.replication.factor": replication,
             "offsets.topic.num.partitions": "4",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "transaction.state.log.replication.factor": replication,
+            "transaction.state.log.min.isr": min_isr,
+            "share.coordinator.state.topic.replication.factor": replication,
+            "share.coordinator.state.topic.min.isr": min_isr,
             "group.initial.rebalance.delay.ms": "0",
         }
-        config.write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
-        return config
+        if passwords:
+            settings.update({
+                "sasl.enabled.mechanisms": SCRAM_MECHANISM,
+                "sasl.mechanism.inter.broker.protocol": SCRAM_MECHANISM,
+                # the brokers' own credentials, read from this (0600) file, not from argv
+                f"listener.name.sasl_ssl.{SCRAM_MECHANISM.lower()}.sasl.jaas.config":
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required "
+                    f'username="{BROKER_USER}" password="{passwords[BROKER_USER]}";',
+                "ssl.keystore.type": "PEM",
+                "ssl.keystore.location": str(self.tls_dir / "broker-keystore.pem"),
+                "ssl.truststore.type": "PEM",
+                "ssl.truststore.location": str(self.ca_file),
+                "ssl.endpoint.identification.algorithm": "https",
+                "ssl.client.auth": "none",
+            })
+        _write_private(node.config_file, _properties(settings))
 
     def _ensure_port_free(self, port: int) -> None:
         with socket.socket() as sock:
@@ -211,39 +495,35 @@ class LocalKafka:
 
     def _wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
+        config = self.client_config()
+        waiting = list(self.nodes)
         while time.monotonic() < deadline:
-            if broker_answers(self.bootstrap_servers, timeout_s=2.0):
-                log.info("Kafka pronto em %s.", self.bootstrap_servers)
+            waiting = [n for n in waiting
+                       if not broker_answers(n.address, timeout_s=2.0, client_config=config)]
+            if not waiting:
+                log.info("Kafka pronto em %s.", self.all_servers)
                 return
-            if self.pid() is None:
-                raise UserError(
-                    f"O Kafka local parou durante a inicialização; veja o log em {self.log_file}."
-                )
+            for node in waiting:
+                if node.pid() is None:
+                    raise UserError(f"O Kafka local parou durante a inicialização; veja o log "
+                                    f"em {node.log_file}.")
             time.sleep(0.5)
         raise UserError(
-            f"O Kafka local não respondeu em {timeout_s:.0f} s; veja o log em {self.log_file}."
+            f"O Kafka local não respondeu em {timeout_s:.0f} s; veja o log em "
+            f"{waiting[0].log_file}."
         )
 
     def down(self, timeout_s: float = 30.0) -> bool:
-        """Stop the broker this directory started; False if none was running."""
-        pid = self.pid()
-        if pid is None:
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        os.kill(pid, signal.SIGTERM)
-        if not _wait_exit(pid, timeout_s):
-            log.warning("O Kafka não parou em %.0f s; encerrando à força.", timeout_s)
-            os.kill(pid, signal.SIGKILL)
-            _wait_exit(pid, 10.0)
-        self.pid_file.unlink(missing_ok=True)
-        return True
+        """Stop every node this directory started (whatever its setting); False if none ran."""
+        stopped = False
+        for pid_file in sorted(self.directory.glob("**/broker.pid")):
+            stopped |= KafkaNode(0, pid_file.parent, 0, 0).stop(timeout_s)
+        return stopped
 
     def kill(self) -> None:
-        """Kill -9 the broker (fault-injection tests): no clean shutdown."""
-        pid = self.pid()
-        if pid is not None:
-            os.kill(pid, signal.SIGKILL)
-            _wait_exit(pid, 10.0)
+        """Kill -9 every node (fault-injection tests): no clean shutdown."""
+        for node in self.nodes:
+            node.kill()
 
 
 def _wait_exit(pid: int, timeout_s: float) -> bool:
@@ -263,17 +543,25 @@ def _wait_exit(pid: int, timeout_s: float) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m vendas.local_kafka",
-        description="Kafka local (KRaft, um nó) para a demonstração e os testes.",
+        description="Kafka local (KRaft) para a demonstração e os testes.",
     )
     parser.add_argument("acao", choices=["up", "down", "status"], help="iniciar, parar ou consultar")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("KAFKA_PORT", 9092)),
-                        help="porta do broker (padrão: $KAFKA_PORT ou 9092)")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("KAFKA_PORT") or 9092),
+                        help="porta do (primeiro) broker (padrão: $KAFKA_PORT ou 9092)")
     parser.add_argument("--dir", type=Path, default=Path(".kafka"),
                         help="diretório dos dados, configuração e log (padrão: .kafka)")
+    parser.add_argument("--security", choices=SECURITY_SETTINGS,
+                        default=os.environ.get("KAFKA_SECURITY") or "plaintext",
+                        help="plaintext (padrão) ou sasl_ssl (SCRAM-SHA-512 e TLS)")
+    parser.add_argument("--brokers", type=int, default=int(os.environ.get("KAFKA_BROKERS") or 1),
+                        help="número de brokers, em portas consecutivas (padrão: 1)")
     args = parser.parse_args(argv)
     setup_logging()
-    kafka = LocalKafka(args.dir.resolve(), port=args.port, controller_port=args.port + 1)
     try:
+        # brokers on port, port+1, ...; their controllers right after them
+        kafka = LocalKafka(args.dir.resolve(), port=args.port,
+                           controller_port=args.port + args.brokers,
+                           security=args.security.lower(), brokers=args.brokers)
         if args.acao == "up":
             kafka.up()
         elif args.acao == "down":
@@ -283,7 +571,8 @@ def main(argv: list[str] | None = None) -> int:
                 log.info("Nenhum Kafka local iniciado por este projeto está rodando.")
         else:
             pid = kafka.pid()
-            answers = broker_answers(kafka.bootstrap_servers)
+            config = kafka.client_config() if kafka.client_properties.exists() else PLAINTEXT
+            answers = broker_answers(kafka.bootstrap_servers, client_config=config)
             log.info("Kafka em %s: %s%s.", kafka.bootstrap_servers,
                      "respondendo" if answers else "não responde",
                      f" (PID {pid})" if pid else "")
