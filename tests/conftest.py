@@ -25,7 +25,8 @@ def local_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalKafka
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         yield None
         return
-    kafka = LocalKafka(tmp_path_factory.mktemp("kafka"), port=free_port(), controller_port=free_port())
+    kafka = LocalKafka(tmp_path_factory.mktemp("kafka"), port=free_port(),
+                       controller_port=free_port())
     kafka.up()
     yield kafka
     kafka.down()

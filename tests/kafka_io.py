@@ -18,7 +18,8 @@ from tests.waiting import wait_until
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def send_all(bootstrap: str, topic: str, records: Iterable[tuple[bytes | None, bytes | None]]) -> int:
+def send_all(bootstrap: str, topic: str,
+             records: Iterable[tuple[bytes | None, bytes | None]]) -> int:
     """Send (key, value) records in order, wait for every acknowledgement."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
     futures = [producer.send(topic, key=key, value=value) for key, value in records]
@@ -75,11 +76,23 @@ def cli_env() -> dict[str, str]:
     return env
 
 
-def run_producer(bootstrap: str, topic: str, *args: str, timeout_s: float = 300) -> subprocess.CompletedProcess:
+def run_producer(bootstrap: str, topic: str, *args: str,
+                 timeout_s: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(REPO_ROOT / "produtor_vendas.py"), "-b", bootstrap, "--topic", topic, *args],
+        [sys.executable, str(REPO_ROOT / "produtor_vendas.py"), "-b", bootstrap,
+         "--topic", topic, *args],
         capture_output=True, text=True, timeout=timeout_s, env=cli_env(), check=False,
     )
+
+
+def produce(bootstrap: str, topic: str, count: int, seed: int | None = None,
+            *args: str) -> subprocess.CompletedProcess:
+    """Send `count` orders flat out through the producer CLI; every one acknowledged."""
+    seed_args = ("--seed", str(seed)) if seed is not None else ()
+    result = run_producer(bootstrap, topic, "--count", str(count), "--rate", "0", *seed_args,
+                          *args)
+    assert result.returncode == 0, result.stderr
+    return result
 
 
 def consumer_command(bootstrap: str, topic: str, checkpoint: Path, *args: str) -> list[str]:

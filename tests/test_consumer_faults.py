@@ -18,9 +18,9 @@ from tests.kafka_io import (
     cli_env,
     consumer_command,
     parse_table,
+    produce,
     read_topic,
     run_consumer,
-    run_producer,
     send_all,
 )
 from tests.kafka_records import as_bytes
@@ -38,7 +38,7 @@ def valid_messages(records) -> list[dict]:
 
 def test_malformed_originals_and_replays_all_accounted_for(kafka_bootstrap, new_topic, tmp_path):
     topic = new_topic("vendas")
-    assert run_producer(kafka_bootstrap, topic, "--count", "2000", "--rate", "0", "--seed", "11").returncode == 0
+    produce(kafka_bootstrap, topic, 2000, seed=11)
     produced = read_topic(kafka_bootstrap, topic)
     replays = [(r.key, r.value) for r in produced[:50]]  # a producer retry / a replay
     seeds = [variant(SEED_A, id_ordem=f"a-{i}", valor_total=100 + i) for i in range(5)] + [
@@ -60,7 +60,8 @@ def test_malformed_originals_and_replays_all_accounted_for(kafka_bootstrap, new_
     messages = valid_messages(records)
     distinct_ids = {m["id_ordem"] for m in messages}
     assert len(distinct_ids) == 2000 + 10
-    assert {name: (q, v) for name, q, v in parse_table(consumed.stdout)} == expected_totals(messages)
+    table = {name: (q, v) for name, q, v in parse_table(consumed.stdout)}
+    assert table == expected_totals(messages)
     unattributed = sum(100 + i for i in range(5)) + 5 * SEED_B["valor_total"]
     assert f"pedidos contados: {len(distinct_ids)};" in consumed.stdout
     assert f"não atribuído a produtos: {unattributed:.2f}" in consumed.stdout
@@ -69,7 +70,8 @@ def test_malformed_originals_and_replays_all_accounted_for(kafka_bootstrap, new_
     assert f"mensagens rejeitadas: {len(malformed)} ({expected_summary})" in consumed.stdout
 
     # Each malformed record is in the dead-letter topic exactly once, bytes untouched.
-    sources = {(r.partition, r.offset): r for r in records if r.key and r.key.startswith((b"ruim-", b"tombstone"))}
+    sources = {(r.partition, r.offset): r for r in records
+               if r.key and r.key.startswith((b"ruim-", b"tombstone"))}
     letters = read_topic(kafka_bootstrap, f"{topic}-dlq")
     by_source = Counter()
     for letter in letters:
@@ -79,7 +81,7 @@ def test_malformed_originals_and_replays_all_accounted_for(kafka_bootstrap, new_
         by_source[(source.partition, source.offset)] += 1
         assert (letter.key, letter.value) == (source.key, source.value)
         kind = source.key.decode().removeprefix("ruim-")
-        expected_reason = dict((k, r) for k, _, r in MALFORMED).get(kind, "mensagem_vazia")
+        expected_reason = {k: r for k, _, r in MALFORMED}.get(kind, "mensagem_vazia")
         assert headers["motivo"] == expected_reason, kind
     assert set(by_source) == set(sources)
     assert set(by_source.values()) == {1}
@@ -87,18 +89,21 @@ def test_malformed_originals_and_replays_all_accounted_for(kafka_bootstrap, new_
 
 def _commits(checkpoint: Path) -> list[int]:
     commits = checkpoint / "totais" / "commits"
-    return sorted(int(p.name) for p in commits.iterdir() if p.name.isdigit()) if commits.exists() else []
+    if not commits.exists():
+        return []
+    return sorted(int(p.name) for p in commits.iterdir() if p.name.isdigit())
 
 
 @pytest.mark.slow
 def test_kill_9_mid_stream_then_restart_gives_the_same_totals(kafka_bootstrap, new_topic, tmp_path):
     topic = new_topic("vendas")
-    assert run_producer(kafka_bootstrap, topic, "--count", "20000", "--rate", "0", "--seed", "99").returncode == 0
+    produce(kafka_bootstrap, topic, 20000, seed=99)
     expected = expected_totals(valid_messages(read_topic(kafka_bootstrap, topic)))
     checkpoint = tmp_path / "ckpt"
     # 1,000 offsets per batch: about 20 batches, so the kill lands mid-stream.
     process = subprocess.Popen(
-        consumer_command(kafka_bootstrap, topic, checkpoint, "--trigger", "0", "--max-offsets-per-trigger", "1000"),
+        consumer_command(kafka_bootstrap, topic, checkpoint, "--trigger", "0",
+                         "--max-offsets-per-trigger", "1000"),
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cli_env(), start_new_session=True,
     )
     try:
@@ -107,7 +112,7 @@ def test_kill_9_mid_stream_then_restart_gives_the_same_totals(kafka_bootstrap, n
         os.killpg(process.pid, signal.SIGKILL)  # the Python driver and its JVM, no clean-up
         process.wait(30)
     assert process.returncode == -signal.SIGKILL
-    assert len(_commits(checkpoint)) < 20, "the consumer finished before the kill: not a mid-stream crash"
+    assert len(_commits(checkpoint)) < 20, "the consumer finished before the kill"
 
     restarted = run_consumer(kafka_bootstrap, topic, checkpoint)
     assert restarted.returncode == 0, restarted.stderr[-3000:]
@@ -121,7 +126,7 @@ def test_broker_outage_consumer_waits_then_continues(own_kafka, tmp_path):
     log_path = tmp_path / "consumidor.log"
     process = None
     try:
-        assert run_producer(bootstrap, topic, "--count", "1000", "--rate", "0", "--seed", "1").returncode == 0
+        produce(bootstrap, topic, 1000, seed=1)
         with open(log_path, "w") as log_file:
             process = subprocess.Popen(
                 consumer_command(bootstrap, topic, tmp_path / "ckpt", "--trigger", "1"),
@@ -137,8 +142,9 @@ def test_broker_outage_consumer_waits_then_continues(own_kafka, tmp_path):
 
         own_kafka.up()
         wait_until(lambda: "voltou a responder" in output(), 60, "the recovery to be reported")
-        assert run_producer(bootstrap, topic, "--count", "500", "--rate", "0", "--seed", "2").returncode == 0
-        wait_until(lambda: "pedidos contados: 1500;" in output(), 180, "the 500 orders sent after the outage")
+        produce(bootstrap, topic, 500, seed=2)
+        wait_until(lambda: "pedidos contados: 1500;" in output(), 180,
+                   "the 500 orders sent after the outage")
         assert process.poll() is None
 
         process.send_signal(signal.SIGINT)

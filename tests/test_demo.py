@@ -24,9 +24,10 @@ def test_demo_shows_totals_then_stops_cleanly_on_ctrl_c(kafka_bootstrap, new_top
         demo = subprocess.Popen(
             [sys.executable, "-m", "vendas.demo", "-b", kafka_bootstrap, "--topic", topic,
              "--rate", "200", "--trigger", "2"],
-            cwd=tmp_path, stdout=log_file, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            cwd=tmp_path, stdout=log_file, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True,
         )
-    output = lambda: log_path.read_text(errors="replace")  # noqa: E731
+    output = lambda: log_path.read_text(errors="replace")
     try:
         wait_until(lambda: "pedidos contados:" in output(), 120, "the first table")
         demo.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from tests.kafka_io import run_consumer, run_producer
+from tests.kafka_io import produce, run_consumer
 from tests.ports import free_port
 from tests.test_cli import run_cli
 
@@ -32,7 +32,8 @@ def test_dead_letter_topic_equal_to_the_source_is_refused(topic, dlq, tmp_path):
 def test_checkpoint_that_cannot_be_created(tmp_path):
     result, _ = run_cli("consumidor_vendas.py", "-b", f"localhost:{free_port()}",
                         "--checkpoint", "/proc/vendas-ckpt", "--available-now")
-    assert_one_sentence(result, "Não foi possível criar o diretório do checkpoint /proc/vendas-ckpt")
+    assert_one_sentence(result,
+                        "Não foi possível criar o diretório do checkpoint /proc/vendas-ckpt")
 
 
 @pytest.mark.integration
@@ -47,7 +48,7 @@ def test_invalid_spark_conf_value(kafka_bootstrap, new_topic, tmp_path):
 @pytest.mark.integration
 def test_checkpoint_of_another_topic(kafka_bootstrap, new_topic, tmp_path):
     first, second = new_topic("primeiro"), new_topic("segundo")
-    assert run_producer(kafka_bootstrap, first, "--count", "30", "--rate", "0").returncode == 0
+    produce(kafka_bootstrap, first, 30)
     assert run_consumer(kafka_bootstrap, first, tmp_path).returncode == 0
     result = run_consumer(kafka_bootstrap, second, tmp_path)
     assert_one_sentence(result, f"foi criado para o tópico {first}, não para {second}")
@@ -57,7 +58,7 @@ def test_checkpoint_of_another_topic(kafka_bootstrap, new_topic, tmp_path):
 @pytest.mark.slow
 def test_checkpoint_kept_after_the_broker_data_was_wiped(own_kafka, tmp_path):
     bootstrap, topic = own_kafka.bootstrap_servers, "vendas-apagado"
-    assert run_producer(bootstrap, topic, "--count", "40", "--rate", "0").returncode == 0
+    produce(bootstrap, topic, 40)
     assert run_consumer(bootstrap, topic, tmp_path / "ckpt").returncode == 0
     own_kafka.down()
     shutil.rmtree(own_kafka.data_dir)

@@ -47,8 +47,8 @@ def test_table_has_the_three_columns_every_row_untruncated_and_two_decimals():
         "|Teclado               |               5|        n/d|",
         "|Torradeira Oster      |               2|        n/d|",
         "+----------------------+----------------+-----------+",
-        "pedidos contados: 4; valor de pedidos sem preço unitário, não atribuído a produtos: 4187.33; "
-        "mensagens rejeitadas: 3 (data_invalida: 1, json_invalido: 2)",
+        ("pedidos contados: 4; valor de pedidos sem preço unitário, não atribuído a produtos: "
+         "4187.33; mensagens rejeitadas: 3 (data_invalida: 1, json_invalido: 2)"),
     ]
 
 

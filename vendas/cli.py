@@ -101,7 +101,8 @@ def duration(text: str) -> str:
     """A Spark interval such as "10 minutes" or "24 hours"."""
     if not _DURATION.match(text):
         raise argparse.ArgumentTypeError(
-            f"duração inválida: {text!r}; use, por exemplo, \"30 seconds\", \"10 minutes\" ou \"24 hours\""
+            f"duração inválida: {text!r}; use, por exemplo, \"30 seconds\", "
+            "\"10 minutes\" ou \"24 hours\""
         )
     return text.strip()
 

@@ -29,6 +29,7 @@ from vendas.checkpoints import (
 from vendas.database import TotalsStore
 from vendas.errors import UserError
 from vendas.kafka_admin import ensure_topic, wait_for_broker
+from vendas.kafka_config import PLAINTEXT, KafkaClientConfig
 from vendas.report import format_table
 from vendas.signals import StopSignals
 from vendas.sinks import DeadLetterWriter, TotalsPrinter, WindowPrinter
@@ -57,7 +58,8 @@ class ConsumerOptions:
     topic: str = c.DEFAULT_TOPIC
     dlq_topic: str = c.DEFAULT_DLQ_TOPIC
     starting_offsets: str = "earliest"
-    checkpoint: str | None = None  # a local dir or a URI (hdfs://, s3a://); default .checkpoints/<topic>
+    # a local dir or a URI (hdfs://, s3a://); default .checkpoints/<topic>
+    checkpoint: str | None = None
     trigger_seconds: float = 5.0
     max_offsets_per_trigger: int | None = 500_000  # bench/consumer.py: +5% over 200_000
     available_now: bool = False
@@ -73,6 +75,14 @@ class ConsumerOptions:
         # more data (bench/latency.py, 1 s trigger: that batch 1.3 -> 0.6 s, p99 2.1 -> 1.5 s)
         "kafka.fetch.max.wait.ms": "100",
     })
+    # --kafka-config / VENDAS_KAFKA_CONFIG (security, credentials) for every Kafka client
+    kafka_config: KafkaClientConfig = PLAINTEXT
+
+    @property
+    def spark_kafka_options(self) -> dict[str, str]:
+        """Options of Spark's Kafka source and sink: the client configuration, with
+        --kafka-option winning over it (in-JVM options, never spark-submit's argv)."""
+        return {**self.kafka_config.spark_options(), **self.kafka_options}
 
     @property
     def checkpoint_location(self) -> str:
@@ -123,7 +133,8 @@ def check_checkpoint(options: ConsumerOptions) -> None:
         saved = last_source_offsets(local_dir / query)
         if saved is not None:
             check_offsets(str(local_dir), saved, options.topic,
-                          lambda: topic_end_offsets(options.bootstrap_servers, options.topic))
+                          lambda: topic_end_offsets(options.bootstrap_servers, options.topic,
+                                                    options.kafka_config.python_kwargs()))
 
 
 def kafka_records(spark: SparkSession, options: ConsumerOptions) -> DataFrame:
@@ -136,7 +147,7 @@ def kafka_records(spark: SparkSession, options: ConsumerOptions) -> DataFrame:
     )
     if options.max_offsets_per_trigger:
         reader = reader.option("maxOffsetsPerTrigger", str(options.max_offsets_per_trigger))
-    for key, value in options.kafka_options.items():
+    for key, value in options.spark_kafka_options.items():
         reader = reader.option(key, value)
     return reader.load()
 
@@ -152,7 +163,8 @@ class RunningConsumer:
         Python foreachBatch call makes the JVM print errors (nothing is lost either way)."""
         deadline = time.monotonic() + batch_timeout_s
         for query in self.queries:
-            while query.isActive and query.status["isTriggerActive"] and time.monotonic() < deadline:
+            while (query.isActive and query.status["isTriggerActive"]
+                   and time.monotonic() < deadline):
                 time.sleep(0.1)
             query.stop()
 
@@ -184,7 +196,8 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
         .trigger(**trigger)
         .start()
     )
-    writer = DeadLetterWriter(options.bootstrap_servers, options.dlq_topic, options.kafka_options)
+    writer = DeadLetterWriter(options.bootstrap_servers, options.dlq_topic,
+                              options.spark_kafka_options)
     dlq_query = (
         dead_letters(orders).writeStream.queryName(DEAD_LETTER_QUERY)
         .foreachBatch(writer)
@@ -195,25 +208,28 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
     queries = [totals_query, dlq_query]
     if options.window:
         queries.append(
-            windowed_totals(orders, options.window, options.watermark).writeStream.queryName(WINDOWS_QUERY)
+            windowed_totals(orders, options.window, options.watermark)
+            .writeStream.queryName(WINDOWS_QUERY)
             .outputMode("update")
             .foreachBatch(WindowPrinter())
             .option("checkpointLocation", f"{checkpoint}/{WINDOWS_QUERY}")
             .trigger(**trigger)
             .start()
         )
-    log.info("Consumindo %s em %s (checkpoint: %s).", options.topic, options.bootstrap_servers, checkpoint)
+    log.info("Consumindo %s em %s (checkpoint: %s).", options.topic, options.bootstrap_servers,
+             checkpoint)
     return RunningConsumer(queries, printer, writer)
 
 
-def run(options: ConsumerOptions, conf: dict[str, str] | None = None, verbose: bool = False) -> None:
+def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
+        verbose: bool = False) -> None:
     """Run until Ctrl-C (or, with --available-now, until the topic is drained), then
     print the final table. Raises UserError with one sentence for what the user can fix."""
     options.check()
     make_local_checkpoint_dir(options)
-    wait_for_broker(options.bootstrap_servers)
-    ensure_topic(options.bootstrap_servers, options.topic)
-    ensure_topic(options.bootstrap_servers, options.dlq_topic)
+    wait_for_broker(options.bootstrap_servers, config=options.kafka_config)
+    ensure_topic(options.bootstrap_servers, options.topic, config=options.kafka_config)
+    ensure_topic(options.bootstrap_servers, options.dlq_topic, config=options.kafka_config)
     check_checkpoint(options)
     # The database is checked before Spark starts: a bad URL fails in a second, not ten.
     store = TotalsStore(options.database_url).open() if options.database_url else None

@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 SCALA_BINARY_VERSION = "2.13"
 # The one place the connector version is written: the installed pyspark's own version.
-KAFKA_CONNECTOR = f"org.apache.spark:spark-sql-kafka-0-10_{SCALA_BINARY_VERSION}:{pyspark.__version__}"
+KAFKA_CONNECTOR = (
+    f"org.apache.spark:spark-sql-kafka-0-10_{SCALA_BINARY_VERSION}:{pyspark.__version__}"
+)
 
 # Defaults wherever the consumer runs; each can be overridden with --conf (or spark-submit --conf).
 DEFAULTS: dict[str, str] = {
@@ -58,7 +60,8 @@ def _submitted_conf() -> dict[str, str]:
     return dict(SparkConf().getAll())
 
 
-def build_session(app_name: str, conf: dict[str, str] | None = None, verbose: bool = False) -> SparkSession:
+def build_session(app_name: str, conf: dict[str, str] | None = None,
+                  verbose: bool = False) -> SparkSession:
     """Create (or reuse) the session; ends with a UserError sentence instead of a JVM trace."""
     java_executable()  # no Java (or an old one): say so before Spark prints a stack trace
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -75,7 +78,8 @@ def build_session(app_name: str, conf: dict[str, str] | None = None, verbose: bo
         settings["spark.jars.packages"] = KAFKA_CONNECTOR
         # Only Maven Central: Spark's default list also asks a third-party repository
         # that may be unreachable, which floods the console with resolution errors.
-        settings.setdefault("spark.jars.ivySettings", str(Path(__file__).with_name("ivysettings.xml")))
+        settings.setdefault("spark.jars.ivySettings",
+                            str(Path(__file__).with_name("ivysettings.xml")))
     settings.update(conf or {})
     builder = SparkSession.builder.appName(app_name)
     for key, value in settings.items():
