@@ -38,7 +38,9 @@ kafka-status: venv
 demo: kafka-up
 	@$(PY) -m vendas.demo --bootstrap-servers $(BOOTSTRAP) --rate $(RATE)
 
+# ruff first: a lint finding fails the run before the slow tests start.
 test: venv
+	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench-producer: kafka-up
