@@ -1,7 +1,8 @@
 """Consumidor de vendas: agrega por produto os pedidos do tópico Kafka com Spark.
 
 Uso:
-    python consumidor_vendas.py [--bootstrap-servers HOST:PORTA] [--available-now] ...
+    python consumidor_vendas.py [--bootstrap-servers HOST:PORTA] [--kafka-config ARQUIVO]
+                                [--available-now] ...
     spark-submit --packages org.apache.spark:spark-sql-kafka-0-10_2.13:<versão do pyspark> \\
         consumidor_vendas.py --bootstrap-servers HOST:PORTA
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vendas import kafka_config
 from vendas.cli import (
     PortugueseArgumentParser,
     duration,
@@ -36,8 +38,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                "  python consumidor_vendas.py --available-now\n"
                "  python consumidor_vendas.py -b kafka:9092 --window \"1 minute\" --trigger 2",
     )
-    parser.add_argument("-b", "--bootstrap-servers", default=defaults.bootstrap_servers, metavar="HOST:PORTA",
-                        help="endereço(s) do Kafka, separados por vírgula (padrão: %(default)s)")
+    parser.add_argument("-b", "--bootstrap-servers", default=None, metavar="HOST:PORTA",
+                        help="endereço(s) do Kafka, separados por vírgula (padrão: o "
+                             "bootstrap.servers de --kafka-config, ou "
+                             f"{defaults.bootstrap_servers})")
+    kafka_config.add_cli_option(parser)
     parser.add_argument("-t", "--topic", default=defaults.topic, metavar="NOME", help="tópico dos pedidos (padrão: %(default)s)")
     parser.add_argument("--dlq-topic", default=defaults.dlq_topic, metavar="NOME",
                         help="tópico das mensagens rejeitadas (padrão: %(default)s)")
@@ -78,8 +83,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     setup_logging(verbose=args.verbose)
+    try:  # --kafka-option's connection settings win over the file's
+        client = kafka_config.load(args.kafka_config, overrides=dict(args.kafka_option))
+    except UserError as error:
+        return report_user_error(error)
     options = ConsumerOptions(
-        bootstrap_servers=args.bootstrap_servers,
+        bootstrap_servers=client.bootstrap(args.bootstrap_servers,
+                                           ConsumerOptions().bootstrap_servers),
+        kafka_config=client,
         topic=args.topic,
         dlq_topic=args.dlq_topic,
         starting_offsets=args.starting_offsets,

@@ -1,6 +1,7 @@
 """Produtor de pedidos de e-commerce para o Kafka (tópico vendas-ecommerce).
 
-Uso: python produtor_vendas.py [-b HOST:PORTA] [--topic NOME] [--count N] [--rate R]
+Uso: python produtor_vendas.py [-b HOST:PORTA] [--kafka-config ARQUIVO] [--topic NOME]
+                               [--count N] [--rate R]
                                [--seed S] [--date-format {iso,br}] [--spread-days D]
                                [--start-time DATA] [--quiet]
 
@@ -16,6 +17,7 @@ import argparse
 import logging
 import sys
 
+from vendas import kafka_config
 from vendas.cli import (
     PortugueseArgumentParser,
     integer,
@@ -64,9 +66,10 @@ def build_parser() -> PortugueseArgumentParser:
                "  python produtor_vendas.py --count 10000 --rate 0 --seed 42\n"
                "  python produtor_vendas.py -b kafka:9092 --date-format br --spread-days 30",
     )
-    parser.add_argument("-b", "--bootstrap-servers", default=DEFAULT_BOOTSTRAP_SERVERS,
-                        metavar="HOST:PORTA",
-                        help="endereço(s) do Kafka, separados por vírgula (padrão: %(default)s)")
+    parser.add_argument("-b", "--bootstrap-servers", default=None, metavar="HOST:PORTA",
+                        help="endereço(s) do Kafka, separados por vírgula (padrão: o "
+                             f"bootstrap.servers de --kafka-config, ou {DEFAULT_BOOTSTRAP_SERVERS})")
+    kafka_config.add_cli_option(parser)
     parser.add_argument("-t", "--topic", default=DEFAULT_TOPIC, metavar="NOME",
                         help="tópico de destino, criado se não existir (padrão: %(default)s)")
     parser.add_argument("-n", "--count", type=positive_int, metavar="N",
@@ -111,7 +114,10 @@ def main(argv: list[str] | None = None) -> int:
                            spread_days=args.spread_days, rate=args.rate or DEFAULT_RATE)
         generator = OrderGenerator(seed, clock=clock, customers=args.customers)
         log.info("Semente %d (repita a mesma sequência de pedidos com --seed %d).", seed, seed)
-        options = ProducerOptions(bootstrap_servers=args.bootstrap_servers, topic=args.topic,
+        client = kafka_config.load(args.kafka_config)
+        options = ProducerOptions(bootstrap_servers=client.bootstrap(args.bootstrap_servers,
+                                                                     DEFAULT_BOOTSTRAP_SERVERS),
+                                  kafka_config=client, topic=args.topic,
                                   count=args.count, rate=args.rate,
                                   delivery_timeout_s=args.delivery_timeout)
         summary = run(options, iter(generator))

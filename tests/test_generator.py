@@ -27,7 +27,7 @@ from vendas.generator import (
     parse_start_time,
     uuid4_text,
 )
-from vendas.orders import Order, money
+from vendas.orders import Order, cents_json
 
 FIELDS = [c.ID_ORDEM, c.CPF_CLIENTE, c.PRODUTOS_COMPRADOS, c.QUANTIDADE_POR_PRODUTO,
           c.PRECO_UNITARIO_POR_PRODUTO, c.VALOR_TOTAL, c.DATA_HORA]
@@ -103,11 +103,11 @@ def test_money_is_exact_to_the_cent(orders):
 
 
 def test_money_formatting():
-    assert money(8990) == "89.90"
-    assert money(32970) == "329.70"
-    assert money(5) == "0.05"
-    assert money(0) == "0.00"
-    assert money(-150) == "-1.50"
+    assert cents_json(8990) == "89.90"
+    assert cents_json(32970) == "329.70"
+    assert cents_json(5) == "0.05"
+    assert cents_json(0) == "0.00"
+    assert cents_json(-150) == "-1.50"
 
 
 def test_brazilian_date_format():

@@ -61,7 +61,8 @@ class ConsumerOptions:
     # a local dir or a URI (hdfs://, s3a://); default .checkpoints/<topic>
     checkpoint: str | None = None
     trigger_seconds: float = 5.0
-    max_offsets_per_trigger: int | None = 500_000  # bench/consumer.py: +5% over 200_000
+    # larger batches drain a backlog faster, up to about this size (bench/consumer.py)
+    max_offsets_per_trigger: int | None = 500_000
     available_now: bool = False
     dedup_window: str = "24 hours"
     window: str | None = None  # e.g. "1 minute": also totals per event-time window
@@ -69,10 +70,10 @@ class ConsumerOptions:
     # --banco / VENDAS_BANCO: the totals also in PostgreSQL (not in repr: it may hold a password)
     database_url: str | None = field(default=None, repr=False)
     kafka_options: dict[str, str] = field(default_factory=lambda: {
-        # 8 MiB per partition and fetch instead of 1 MiB: +3% draining a backlog (bench/consumer.py)
+        # 8 MiB per partition and fetch instead of 1 MiB: fewer fetches draining a backlog
         "kafka.max.partition.fetch.bytes": str(8 * 2**20),
         # a batch that reads the last records before a pause waited the default 500 ms for
-        # more data (bench/latency.py, 1 s trigger: that batch 1.3 -> 0.6 s, p99 2.1 -> 1.5 s)
+        # more data, which showed in the latency at a 1 s trigger (bench/latency.py)
         "kafka.fetch.max.wait.ms": "100",
     })
     # --kafka-config / VENDAS_KAFKA_CONFIG (security, credentials) for every Kafka client
@@ -186,7 +187,7 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
     )
     printer = TotalsPrinter(local_dir / LAST_RESULT_FILE if local_dir else None,
                             print_each_batch=not options.available_now,
-                            store=store, query_name=TOTALS_QUERY)
+                            store=store)
     totals = aggregate_ledger(ledger_entries(deduplicate_orders(orders, options.dedup_window)))
     totals_query = (
         totals.writeStream.queryName(TOTALS_QUERY)
@@ -196,6 +197,8 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
         .trigger(**trigger)
         .start()
     )
+    if printer.database is not None:
+        printer.database.bind(totals_query.id)
     writer = DeadLetterWriter(options.bootstrap_servers, options.dlq_topic,
                               options.spark_kafka_options)
     dlq_query = (

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from vendas import contract as c
+from vendas import kafka_config
 from vendas.cli import PortugueseArgumentParser, non_negative_float, report_user_error
 from vendas.consumer import ConsumerOptions
 from vendas.errors import UserError
@@ -30,7 +31,8 @@ STOP_TIMEOUT_S = 60
 
 def main(argv: list[str] | None = None) -> int:
     parser = PortugueseArgumentParser(prog="python -m vendas.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("-b", "--bootstrap-servers", default=c.DEFAULT_BOOTSTRAP_SERVERS)
+    parser.add_argument("-b", "--bootstrap-servers", default=None)
+    kafka_config.add_cli_option(parser)
     parser.add_argument("--topic", default=c.DEFAULT_TOPIC)
     parser.add_argument("--rate", type=non_negative_float, default=200.0, help="pedidos por segundo")
     parser.add_argument("--trigger", type=non_negative_float,
@@ -41,11 +43,15 @@ def main(argv: list[str] | None = None) -> int:
     # background jobs; SIGTERM (e.g. from a process manager) stops the demo the same way.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        ensure_topic(args.bootstrap_servers, args.topic)
+        client = kafka_config.load(args.kafka_config)
+        bootstrap = client.bootstrap(args.bootstrap_servers, c.DEFAULT_BOOTSTRAP_SERVERS)
+        ensure_topic(bootstrap, args.topic, config=client)
     except UserError as error:
         return report_user_error(error)
 
-    common = ["--bootstrap-servers", args.bootstrap_servers, "--topic", args.topic]
+    common = ["--bootstrap-servers", bootstrap, "--topic", args.topic]
+    if args.kafka_config:  # a file name, never its secrets, on the children's command lines
+        common += ["--kafka-config", args.kafka_config]
     # Own sessions: the terminal's Ctrl-C reaches only this process, which then stops
     # each child exactly once (a second SIGINT would make them skip their clean stop).
     producer = subprocess.Popen(

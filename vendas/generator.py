@@ -84,7 +84,7 @@ _UUID4_SET = (0x8000 << 48) | (4 << 76)
 
 
 def uuid4_text(bits: int) -> str:
-    """str(uuid.UUID(int=bits, version=4)) without building a UUID object (~2x faster)."""
+    """str(uuid.UUID(int=bits, version=4)) without building a UUID object (the hot path)."""
     h = f"{(bits & _UUID4_KEEP) | _UUID4_SET:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 

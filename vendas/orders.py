@@ -25,7 +25,7 @@ from vendas.contract import (
 )
 
 
-def money(cents: int) -> str:
+def cents_json(cents: int) -> str:
     """Cents as a JSON number with two decimals: 8990 -> '89.90'."""
     sign = "-" if cents < 0 else ""
     reais, centavos = divmod(abs(cents), 100)
@@ -51,7 +51,7 @@ def _fragments(product: Product) -> _Fragments:
     if fragments is None:
         name = _json_str(product.name)
         fragments = _Fragments(
-            name, name + ":", f"{name}:{money(product.price_cents)}", product.price_cents
+            name, name + ":", f"{name}:{cents_json(product.price_cents)}", product.price_cents
         )
         _FRAGMENTS[product] = fragments
     return fragments
@@ -109,6 +109,6 @@ class Order(NamedTuple):
         return (
             f'{{{_K_ID}:"{self.id_ordem}",{_K_CPF}:"{self.cpf_cliente}",'
             f'{_K_PRODUCTS}:[{",".join(names)}],{_K_QTY}:{{{",".join(quantities)}}},'
-            f'{_K_PRICE}:{{{",".join(prices)}}},{_K_TOTAL}:{money(total)},'
+            f'{_K_PRICE}:{{{",".join(prices)}}},{_K_TOTAL}:{cents_json(total)},'
             f'{_K_DATE}:"{self.data_hora}"}}'
         ).encode()

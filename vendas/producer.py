@@ -28,6 +28,7 @@ from vendas.contract import DEFAULT_BOOTSTRAP_SERVERS, DEFAULT_TOPIC
 from vendas.errors import UserError
 from vendas.formatting import fmt_float, fmt_int, fmt_rate
 from vendas.kafka_admin import ensure_topic
+from vendas.kafka_config import PLAINTEXT, KafkaClientConfig
 from vendas.orders import Order
 from vendas.partitioning import key_partitions
 from vendas.signals import StopSignals
@@ -54,11 +55,11 @@ FLUSH_GRACE_S = 5.0
 # The kafka-python series whose private sender _force_close_sender was written against.
 KAFKA_PYTHON_SERIES = "3.0."
 
-# Measured against the local Kafka 4.1 (100k orders, --rate 0, 2 shared cores): batches of
-# 1 MiB instead of 64 KiB doubled throughput (~16k -> ~31k orders/s); linger 10-50 ms and
-# lz4/zstd/none were within noise of each other. lz4 shrinks these JSON batches ~4x (zstd
-# ~7x) for little CPU. Idempotence works with Kafka 4: a broker kill -9 and restart mid-run
-# loses nothing and writes nothing twice (tests/test_producer.py).
+# Chosen with `make bench-producer` at --rate 0: large batches (1 MiB) matter most, since
+# each request then carries thousands of orders; linger and the codec barely moved the
+# rate, and lz4 shrinks these JSON batches several times for little CPU. Idempotence
+# means a broker kill -9 and restart mid-run loses nothing and writes nothing twice
+# (tests/test_producer.py).
 PRODUCER_CONFIG: dict[str, Any] = {
     "acks": "all",
     "enable_idempotence": True,
@@ -82,9 +83,11 @@ def delivery_timeout_config(timeout_s: float) -> dict[str, int]:
             "request_timeout_ms": min(30_000, timeout_ms - PRODUCER_CONFIG["linger_ms"])}
 
 
-def create_producer(bootstrap_servers: str, **overrides: Any) -> KafkaProducer:
-    """A KafkaProducer with the project's delivery settings (overridable for benchmarks)."""
-    config = {**PRODUCER_CONFIG, **overrides}
+def create_producer(bootstrap_servers: str, client_config: KafkaClientConfig = PLAINTEXT,
+                    **overrides: Any) -> KafkaProducer:
+    """A KafkaProducer with the project's delivery settings (overridable for benchmarks),
+    connected as `client_config` says (--kafka-config: security, credentials)."""
+    config = {**PRODUCER_CONFIG, **client_config.python_kwargs(), **overrides}
     try:
         return KafkaProducer(bootstrap_servers=bootstrap_servers, **config)
     except KafkaError as error:
@@ -248,7 +251,7 @@ class _Progress:
 
 # Each send allocates a dozen objects, and its future lives until the broker acknowledges
 # it, so the default threshold (700) starts thousands of collections a second that free
-# next to nothing: raising it gave ~5% more orders/s at --rate 0 (bench/producer.py).
+# next to nothing; a higher threshold is measurably faster at --rate 0 (bench/producer.py).
 GC_THRESHOLD = 50_000
 
 
@@ -373,6 +376,7 @@ class ProducerOptions:
     delivery_timeout_s: float = DEFAULT_DELIVERY_TIMEOUT_S
     progress_interval_s: float = PROGRESS_INTERVAL_S
     producer_config: dict[str, Any] = field(default_factory=dict)
+    kafka_config: KafkaClientConfig = PLAINTEXT  # --kafka-config / VENDAS_KAFKA_CONFIG
 
 
 def log_summary(summary: Summary) -> None:
@@ -387,9 +391,9 @@ def log_summary(summary: Summary) -> None:
 
 def run(options: ProducerOptions, orders: Iterable[Order]) -> Summary:
     """Create the topic if missing, send, flush, close; signals end the run cleanly."""
-    ensure_topic(options.bootstrap_servers, options.topic)
+    ensure_topic(options.bootstrap_servers, options.topic, config=options.kafka_config)
     config = {**delivery_timeout_config(options.delivery_timeout_s), **options.producer_config}
-    producer = create_producer(options.bootstrap_servers, **config)
+    producer = create_producer(options.bootstrap_servers, options.kafka_config, **config)
     try:
         # fetch the topic's metadata now, so that the first send does not wait for it
         # while the rate clock already runs
