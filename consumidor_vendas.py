@@ -13,6 +13,7 @@ inválidas vão, intactas, para o tópico de mensagens rejeitadas com o motivo.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from vendas import kafka_config
@@ -76,6 +77,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         metavar="CHAVE=VALOR",
                         help="opção da fonte Kafka do Spark (pode repetir), ex.: minPartitions=48 "
                              "ou kafka.security.protocol=SASL_SSL")
+    parser.add_argument("--banco", default=None, metavar="URL",
+                        help="grava também os totais no PostgreSQL, exatamente uma vez, ex.: "
+                             "postgresql://usuario:senha@host:5432/vendas (padrão: a variável "
+                             "VENDAS_BANCO, que evita a senha na linha de comando)")
     parser.add_argument("-v", "--verbose", action="store_true", help="mostra os logs do Spark")
     return parser.parse_args(argv)
 
@@ -102,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         window=args.window,
         watermark=args.watermark,
         kafka_options=dict(args.kafka_option),
+        database_url=args.banco or os.environ.get("VENDAS_BANCO") or None,
     )
     try:
         run(options, conf=dict(args.conf), verbose=args.verbose)

@@ -66,42 +66,87 @@ def build_parser() -> PortugueseArgumentParser:
                "  python produtor_vendas.py --count 10000 --rate 0 --seed 42\n"
                "  python produtor_vendas.py -b kafka:9092 --date-format br --spread-days 30",
     )
-    parser.add_argument("-b", "--bootstrap-servers", default=None, metavar="HOST:PORTA",
-                        help="endereço(s) do Kafka, separados por vírgula (padrão: o "
-                             f"bootstrap.servers de --kafka-config, ou {DEFAULT_BOOTSTRAP_SERVERS})")
+    parser.add_argument(
+        "-b",
+        "--bootstrap-servers",
+        default=None,
+        metavar="HOST:PORTA",
+        help="endereço(s) do Kafka, separados por vírgula (padrão: o "
+        f"bootstrap.servers de --kafka-config, ou {DEFAULT_BOOTSTRAP_SERVERS})",
+    )
     kafka_config.add_cli_option(parser)
-    parser.add_argument("-t", "--topic", default=DEFAULT_TOPIC, metavar="NOME",
-                        help="tópico de destino, criado se não existir (padrão: %(default)s)")
-    parser.add_argument("-n", "--count", type=positive_int, metavar="N",
-                        help="quantos pedidos enviar (padrão: até Ctrl-C)")
-    parser.add_argument("-r", "--rate", type=non_negative_float, default=DEFAULT_RATE,
-                        metavar="R",
-                        help="pedidos por segundo; 0 = o mais rápido possível "
-                             "(padrão: %(default)g)")
-    parser.add_argument("--seed", type=integer, metavar="S",
-                        help="semente: a mesma semente gera os mesmos pedidos "
-                             "(padrão: sorteada e mostrada no log)")
-    parser.add_argument("--date-format", choices=list(DATE_FORMATS), default="iso",
-                        help="formato de data_hora: iso (2026-11-23T14:05:09) ou "
-                             "br (23/11/2026 14:05:09) (padrão: %(default)s)")
-    parser.add_argument("--spread-days", type=positive_float, metavar="D",
-                        help="espalha data_hora ao acaso pelos D dias anteriores a agora "
-                             "(ou a --start-time), como os projetos originais")
-    parser.add_argument("--start-time", type=_start_time, metavar="DATA",
-                        help="data/hora fixa de início: o relógio dos pedidos avança como se "
-                             "chegassem a --rate por segundo (100/s com --rate 0); com "
-                             "--seed, a execução fica totalmente reproduzível")
-    parser.add_argument("--delivery-timeout", type=_delivery_timeout, metavar="S",
-                        default=DEFAULT_DELIVERY_TIMEOUT_S,
-                        help="segundos que cada pedido espera a confirmação do Kafka antes de "
-                             "contar como falha; se nada for confirmado por esse tempo, o "
-                             "produtor para (padrão: %(default)g)")
-    parser.add_argument("--customers", type=positive_int, default=DEFAULT_CUSTOMERS,
-                        metavar="N", help="tamanho da base de clientes (padrão: %(default)s)")
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="sem progresso nem resumo (só erros)")
-    parser.add_argument("-v", "--verbose", action="store_true",
-                        help="mostra também as mensagens do cliente Kafka")
+    parser.add_argument(
+        "-t",
+        "--topic",
+        default=DEFAULT_TOPIC,
+        metavar="NOME",
+        help="tópico de destino, criado se não existir (padrão: %(default)s)",
+    )
+    parser.add_argument(
+        "-n",
+        "--count",
+        type=positive_int,
+        metavar="N",
+        help="quantos pedidos enviar (padrão: até Ctrl-C)",
+    )
+    parser.add_argument(
+        "-r",
+        "--rate",
+        type=non_negative_float,
+        default=DEFAULT_RATE,
+        metavar="R",
+        help="pedidos por segundo; 0 = o mais rápido possível (padrão: %(default)g)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=integer,
+        metavar="S",
+        help="semente: a mesma semente gera os mesmos pedidos (padrão: sorteada e mostrada no log)",
+    )
+    parser.add_argument(
+        "--date-format",
+        choices=list(DATE_FORMATS),
+        default="iso",
+        help="formato de data_hora: iso (2026-11-23T14:05:09) ou "
+        "br (23/11/2026 14:05:09) (padrão: %(default)s)",
+    )
+    parser.add_argument(
+        "--spread-days",
+        type=positive_float,
+        metavar="D",
+        help="espalha data_hora ao acaso pelos D dias anteriores a agora "
+        "(ou a --start-time), como os projetos originais",
+    )
+    parser.add_argument(
+        "--start-time",
+        type=_start_time,
+        metavar="DATA",
+        help="data/hora fixa de início: o relógio dos pedidos avança como se "
+        "chegassem a --rate por segundo (100/s com --rate 0); com "
+        "--seed, a execução fica totalmente reproduzível",
+    )
+    parser.add_argument(
+        "--delivery-timeout",
+        type=_delivery_timeout,
+        metavar="S",
+        default=DEFAULT_DELIVERY_TIMEOUT_S,
+        help="segundos que cada pedido espera a confirmação do Kafka antes de "
+        "contar como falha; se nada for confirmado por esse tempo, o "
+        "produtor para (padrão: %(default)g)",
+    )
+    parser.add_argument(
+        "--customers",
+        type=positive_int,
+        default=DEFAULT_CUSTOMERS,
+        metavar="N",
+        help="tamanho da base de clientes (padrão: %(default)s)",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="sem progresso nem resumo (só erros)"
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="mostra também as mensagens do cliente Kafka"
+    )
     return parser
 
 
@@ -110,16 +155,24 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(verbose=args.verbose, quiet=args.quiet)
     seed = args.seed if args.seed is not None else new_seed()
     try:
-        clock = make_clock(args.date_format, seed=seed, start_time=args.start_time,
-                           spread_days=args.spread_days, rate=args.rate or DEFAULT_RATE)
+        clock = make_clock(
+            args.date_format,
+            seed=seed,
+            start_time=args.start_time,
+            spread_days=args.spread_days,
+            rate=args.rate or DEFAULT_RATE,
+        )
         generator = OrderGenerator(seed, clock=clock, customers=args.customers)
         log.info("Semente %d (repita a mesma sequência de pedidos com --seed %d).", seed, seed)
         client = kafka_config.load(args.kafka_config)
-        options = ProducerOptions(bootstrap_servers=client.bootstrap(args.bootstrap_servers,
-                                                                     DEFAULT_BOOTSTRAP_SERVERS),
-                                  kafka_config=client, topic=args.topic,
-                                  count=args.count, rate=args.rate,
-                                  delivery_timeout_s=args.delivery_timeout)
+        options = ProducerOptions(
+            bootstrap_servers=client.bootstrap(args.bootstrap_servers, DEFAULT_BOOTSTRAP_SERVERS),
+            kafka_config=client,
+            topic=args.topic,
+            count=args.count,
+            rate=args.rate,
+            delivery_timeout_s=args.delivery_timeout,
+        )
         summary = run(options, iter(generator))
     except UserError as error:
         return report_user_error(error)
