@@ -12,6 +12,7 @@ command line, and `repr()` of a configuration hides them.
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import re
@@ -358,27 +359,50 @@ def from_properties(props: Mapping[str, str], source: str = "a configuração do
 
 
 def load(path: str | os.PathLike | None = None,
-         environ: Mapping[str, str] = os.environ) -> KafkaClientConfig:
-    """The configuration from `path` (the flag), else $VENDAS_KAFKA_CONFIG, else PLAINTEXT."""
+         environ: Mapping[str, str] = os.environ,
+         overrides: Mapping[str, str] | None = None) -> KafkaClientConfig:
+    """The configuration from `path` (the flag), else $VENDAS_KAFKA_CONFIG, else PLAINTEXT.
+
+    `overrides` are Spark-style options (`kafka.<key>`, from --kafka-option): their
+    connection settings win over the file's, for every client."""
     origin = "--kafka-config"
     if path is None or str(path) == "":
         path = environ.get(ENV_VAR) or None
         origin = ENV_VAR
-    if path is None:
+    props: dict[str, str] = {}
+    source, base_dir = "--kafka-option", None
+    if path is not None:
+        file = Path(path).expanduser()
+        try:
+            text = file.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise UserError(f"O arquivo de configuração do Kafka {file} ({origin}) não "
+                            "existe.") from None
+        except (OSError, UnicodeDecodeError) as error:
+            why = (error.strerror if isinstance(error, OSError) and error.strerror
+                   else "não é texto UTF-8")
+            raise UserError(f"Não foi possível ler o arquivo de configuração do Kafka {file} "
+                            f"({origin}): {why}.") from None
+        props = parse_properties(text)
+        source, base_dir = str(file), file.resolve().parent
+    for key, value in (overrides or {}).items():
+        name = key.removeprefix("kafka.")
+        if key.startswith("kafka.") and (name in _KNOWN or name.startswith(_SECURITY_PREFIXES)):
+            props[name] = value
+    if not props:
         return PLAINTEXT
-    file = Path(path).expanduser()
-    try:
-        text = file.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"O arquivo de configuração do Kafka {file} ({origin}) não existe.") from None
-    except (OSError, UnicodeDecodeError) as error:
-        why = error.strerror if isinstance(error, OSError) and error.strerror else "não é texto UTF-8"
-        raise UserError(f"Não foi possível ler o arquivo de configuração do Kafka {file} "
-                        f"({origin}): {why}.") from None
-    config = from_properties(parse_properties(text), source=str(file),
-                             base_dir=file.resolve().parent)
+    config = from_properties(props, source=source, base_dir=base_dir)
     log.info("Configuração do Kafka: %s.", config.describe())
     return config
+
+
+def add_cli_option(parser: argparse.ArgumentParser) -> None:
+    """--kafka-config, the same on every entry point."""
+    parser.add_argument(
+        "--kafka-config", metavar="ARQUIVO", default=None,
+        help="arquivo client.properties do Kafka (security.protocol, sasl.*, ssl.*: o que "
+             "Confluent Cloud, MSK ou Aiven fornecem), usado por todos os clientes; seu "
+             "bootstrap.servers vale quando -b não é dado (padrão: $VENDAS_KAFKA_CONFIG)")
 
 
 def scrub(text: str, config: KafkaClientConfig) -> str:
