@@ -15,6 +15,7 @@ help:
 	@echo "make test          todos os testes (unidade e integração com Kafka real)"
 	@echo "make kafka-up      inicia o Kafka local em $(BOOTSTRAP) (make kafka-down para parar)"
 	@echo "make bench-producer | bench-consumer | bench-latency | bench-scaling   benchmarks (resultados em bench/results/)"
+	@echo "                    BENCH_ARGS=\"--quick\" (ou --orders N, --repeat N...) passa opções ao benchmark"
 
 # The venv is rebuilt only when the pinned requirements change.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -44,16 +45,16 @@ test: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench-producer: kafka-up
-	$(PY) bench/producer.py --bootstrap-servers $(BOOTSTRAP)
+	$(PY) -m bench.producer --bootstrap-servers $(BOOTSTRAP) $(BENCH_ARGS)
 
 bench-consumer: kafka-up
-	$(PY) bench/consumer.py --bootstrap-servers $(BOOTSTRAP)
+	$(PY) -m bench.consumer --bootstrap-servers $(BOOTSTRAP) $(BENCH_ARGS)
 
 bench-latency: kafka-up
-	$(PY) bench/latency.py --bootstrap-servers $(BOOTSTRAP)
+	$(PY) -m bench.latency --bootstrap-servers $(BOOTSTRAP) $(BENCH_ARGS)
 
 bench-scaling: kafka-up
-	$(PY) bench/consumer.py --bootstrap-servers $(BOOTSTRAP) --scaling
+	$(PY) -m bench.scaling --bootstrap-servers $(BOOTSTRAP) $(BENCH_ARGS)
 
 clean:
 	rm -rf .checkpoints spark-warehouse metastore_db derby.log .pytest_cache bench/results bench/.venv-originais

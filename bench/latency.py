@@ -1,9 +1,9 @@
 """Benchmark de latência: do envio de um pedido ao lote que o contou, por intervalo de lote.
 
-Uso: python bench/latency.py [--bootstrap-servers localhost:9092] [--rate 1000]
-                             [--seconds 60] [--triggers 0.5,1,5] [--warmup-seconds 10]
-                             [--jvm-warmup-seconds 60]
-                             [--partitions 2] [--conf CHAVE=VALOR] [--out bench/results]
+Uso: python -m bench.latency [-b localhost:9092] [--rate 1000] [--seconds 60]
+                             [--triggers 0.5,1,5] [--warmup-seconds 10]
+                             [--jvm-warmup-seconds 60] [--partitions 2] [--quick]
+                             [--conf CHAVE=VALOR] [--out bench/results]
 
 For each trigger interval: a fresh topic, the real consumer started in-process
 (vendas.consumer.start, continuous, both queries) and waiting, then the project's producer
@@ -18,12 +18,14 @@ When everything was counted the consumer stops, and:
 Before the first trigger, an unmeasured run of --jvm-warmup-seconds at the same rate warms
 the JVM up (the first minute of a JVM is markedly slower); within each measured run, orders
 sent in the first --warmup-seconds are discarded too (the consumer's first batches).
-Prints p50, p95, p99 and max per trigger; writes latency.csv and latency.png.
+Prints p50, p95, p99 and max per trigger, and the target at a 1 s trigger (p50 <= 1 s,
+p99 <= 2 s); writes latency.csv, latency.json and latency.png.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 import time
@@ -31,40 +33,29 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
+from kafka import KafkaConsumer, TopicPartition
+from matplotlib.figure import Figure
+from pyspark.sql import SparkSession
+from pyspark.sql.streaming import StreamingQuery
 
-from bench.common import (  # noqa: E402
-    BenchmarkError,
-    RESULTS_DIR,
-    create_topic,
-    drop_topics,
-    fmt_float,
-    fmt_int,
-    load_average,
-    machine_line,
-    median,
-    new_topic_name,
-    offsets_of,
-    percentile,
-    pyplot,
-    remove_tree,
-    run_with_spark,
-    save_chart,
-    write_csv,
-)
-from vendas.cli import (  # noqa: E402
-    PortugueseArgumentParser,
-    key_value,
-    non_negative_float,
-    positive_float,
-    positive_int,
-)
-from vendas.consumer import ConsumerOptions, start  # noqa: E402
+from bench.errors import BenchmarkError
+from bench.machine import MachineInfo, load_average, machine_line
+from bench.metrics import Progress, median, offsets_of, percentile
+from bench.results import REPO_ROOT, Row, write_results
+from bench.runner import bench_parser, run_with_spark
+from bench.topics import create_topic, drop_topics, new_topic_name
+from vendas.cli import non_negative_float, positive_float, positive_int
+from vendas.consumer import ConsumerOptions, start
+from vendas.formatting import fmt_float, fmt_int
 
 PERCENTILES = (50, 95, 99)
+# issue 13: at a 1 s trigger and 1,000 orders/s, p50 <= 1 s and p99 <= 2 s
+TARGET_TRIGGER_S, TARGET_RATE, TARGET_P50_S, TARGET_P99_S = 1.0, 1000.0, 1.0, 2.0
+QUICK = {"rate": 200.0, "seconds": 8.0, "warmup_seconds": 2.0, "jvm_warmup_seconds": 0.0,
+         "triggers": [1.0]}
+FULL = {"rate": 1000.0, "seconds": 60.0, "warmup_seconds": 10.0, "jvm_warmup_seconds": 60.0,
+        "triggers": [0.5, 1.0, 5.0]}
 
 
 @dataclass
@@ -83,7 +74,7 @@ class Result:
     latencies_s: list[float]  # sorted, warm-up excluded
     sent: int
     batches: list[Batch]
-    progress: list[dict]  # the totals query's progress, every batch
+    progress: list[Progress]  # the totals query's progress, every batch
     load: float = 0.0  # the machine's 1-minute load average at the end
 
     def p(self, q: float) -> float:
@@ -95,7 +86,7 @@ def _epoch_ms(timestamp: str) -> float:
     return datetime.fromisoformat(timestamp.replace("Z", "+00:00")).timestamp() * 1000
 
 
-def batches_from_progress(progress: list[dict]) -> list[Batch]:
+def batches_from_progress(progress: list[Progress]) -> list[Batch]:
     batches: list[Batch] = []
     for item in progress:
         if not item.get("numInputRows"):
@@ -116,8 +107,6 @@ def batches_from_progress(progress: list[dict]) -> list[Batch]:
 def read_timestamps(bootstrap: str, topic: str,
                     timeout_s: float = 120.0) -> list[tuple[int, int, int]]:
     """(partition, offset, timestamp_ms) of every record the topic holds."""
-    from kafka import KafkaConsumer, TopicPartition
-
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
                              max_partition_fetch_bytes=8 * 2**20)
     try:
@@ -159,7 +148,7 @@ def latencies(records: list[tuple[int, int, int]], batches: list[Batch],
     return sorted(result)
 
 
-def wait_until_waiting(query: Any, timeout_s: float = 120.0) -> None:
+def wait_until_waiting(query: StreamingQuery, timeout_s: float = 120.0) -> None:
     """Until the query started and waits for data (so that startup is not measured)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -172,7 +161,7 @@ def wait_until_waiting(query: Any, timeout_s: float = 120.0) -> None:
     raise BenchmarkError("o consumidor não começou a esperar dados a tempo")
 
 
-def consumed(query: Any) -> int:
+def consumed(query: StreamingQuery) -> int:
     """Records the totals query has read so far."""
     progress = query.lastProgress
     if not progress:
@@ -180,7 +169,7 @@ def consumed(query: Any) -> int:
     return sum(offsets_of(progress["sources"][0].get("endOffset")).values())
 
 
-def run_trigger(spark: Any, args: argparse.Namespace, trigger: float, work: Path,
+def run_trigger(spark: SparkSession, args: argparse.Namespace, trigger: float, work: Path,
                 topics: list[str], seconds: float | None = None) -> Result:
     topic = new_topic_name("bench-latencia")
     topics += [topic, f"{topic}-dlq"]
@@ -231,14 +220,13 @@ def run_trigger(spark: Any, args: argparse.Namespace, trigger: float, work: Path
     records = read_timestamps(args.bootstrap_servers, topic)
     values = latencies(records, batches, min(args.warmup_seconds, seconds / 2))
     drop_topics(args.bootstrap_servers, [topic, f"{topic}-dlq"])
-    remove_tree(work / f"checkpoint-{topic}")
+    shutil.rmtree(work / f"checkpoint-{topic}", ignore_errors=True)
     return Result(trigger, values, count, batches, progress, load_average())
 
 
-def plot(results: list[Result], args: argparse.Namespace, machine: dict[str, str],
-         path: Path) -> None:
-    plt = pyplot()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+def chart(results: list[Result], args: argparse.Namespace) -> Figure:
+    figure = Figure(figsize=(12, 4.5))
+    left, right = figure.subplots(1, 2)
     colors = ["#4c72b0", "#55a868", "#c44e52", "#8172b2", "#ccb974"]
     for result, color in zip(results, colors):
         n = len(result.latencies_s)
@@ -253,7 +241,7 @@ def plot(results: list[Result], args: argparse.Namespace, machine: dict[str, str
     width = 0.8 / (len(PERCENTILES) + 1)
     labels = [f"{fmt_float(r.trigger, 1)} s" for r in results]
     bar_colors = ["#4c72b0", "#dd8452", "#c44e52", "#8c8c8c"]
-    for i, (q, color) in enumerate(zip(PERCENTILES + (100,), bar_colors)):
+    for i, (q, color) in enumerate(zip((*PERCENTILES, 100), bar_colors)):
         values = [r.p(q) for r in results]
         xs = [x + (i - 1.5) * width for x in range(len(results))]
         right.bar(xs, values, width, color=color, label="máx." if q == 100 else f"p{q}")
@@ -265,7 +253,7 @@ def plot(results: list[Result], args: argparse.Namespace, machine: dict[str, str
     right.set_title(f"{fmt_int(args.rate)} pedidos/s por {fmt_int(args.seconds)} s "
                     f"(sem os {fmt_int(args.warmup_seconds)} s iniciais)")
     right.legend(fontsize=8)
-    save_chart(fig, machine, path)
+    return figure
 
 
 def float_list(text: str) -> list[float]:
@@ -279,40 +267,57 @@ def float_list(text: str) -> list[float]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = PortugueseArgumentParser(prog="bench/latency.py", description=__doc__.split("\n")[0])
-    parser.add_argument("-b", "--bootstrap-servers", default="localhost:9092",
-                        help="endereço do Kafka (padrão: %(default)s)")
-    parser.add_argument("--rate", type=positive_float, default=1000.0,
-                        help="pedidos por segundo do produtor (padrão: %(default)g)")
-    parser.add_argument("--seconds", type=positive_float, default=60.0,
-                        help="duração do envio em segundos, por trigger (padrão: %(default)g)")
-    parser.add_argument("--triggers", type=float_list, default=[0.5, 1.0, 5.0],
+    parser = bench_parser("python -m bench.latency", __doc__)
+    parser.add_argument("--rate", type=positive_float, default=None,
+                        help=f"pedidos por segundo do produtor (padrão: {FULL['rate']:g})")
+    parser.add_argument("--seconds", type=positive_float, default=None,
+                        help="duração do envio em segundos, por trigger "
+                             f"(padrão: {FULL['seconds']:g})")
+    parser.add_argument("--triggers", type=float_list, default=None,
                         help="intervalos entre lotes em segundos, separados por vírgula "
                              "(padrão: 0.5,1,5)")
-    parser.add_argument("--warmup-seconds", type=non_negative_float, default=10.0,
+    parser.add_argument("--warmup-seconds", type=non_negative_float, default=None,
                         help="descarta os pedidos enviados nestes primeiros segundos "
-                             "(padrão: %(default)g)")
-    parser.add_argument("--jvm-warmup-seconds", type=non_negative_float, default=60.0,
+                             f"(padrão: {FULL['warmup_seconds']:g})")
+    parser.add_argument("--jvm-warmup-seconds", type=non_negative_float, default=None,
                         help="execução não medida antes da primeira, para aquecer a JVM "
-                             "(0: sem; padrão: %(default)g)")
+                             f"(0: sem; padrão: {FULL['jvm_warmup_seconds']:g})")
+    parser.add_argument("--quick", action="store_true",
+                        help="tamanho de teste rápido (200 pedidos/s por 8 s, trigger de 1 s)")
     parser.add_argument("--partitions", type=positive_int, default=2,
                         help="partições do tópico (padrão: %(default)s)")
     parser.add_argument("--seed", type=int, default=1, help="semente (padrão: %(default)s)")
-    parser.add_argument("--conf", type=key_value, action="append", default=[],
-                        metavar="CHAVE=VALOR", help="configuração extra do Spark (pode repetir)")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR,
-                        help="diretório do CSV e do PNG (padrão: bench/results)")
-    parser.add_argument("-v", "--verbose", action="store_true", help="mostra os avisos do Spark")
     args = parser.parse_args(argv)
+    for key, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
     if args.warmup_seconds >= args.seconds:
         parser.error("--warmup-seconds deve ser menor que --seconds")
     return args
 
 
-def measure(spark: Any, args: argparse.Namespace, machine: dict[str, str], work: Path,
+def target_line(results: list[Result], rate: float) -> str:
+    """The issue's target where this run measured it: a 1 s trigger at 1,000 orders/s."""
+    at_target = [r for r in results if r.trigger == TARGET_TRIGGER_S]
+    if not at_target:
+        return "meta (trigger de 1 s): não medida nesta execução"
+    r = at_target[0]
+    target = (f"meta a {fmt_int(TARGET_RATE)} pedidos/s: p50 <= {fmt_float(TARGET_P50_S, 1)} s "
+              f"e p99 <= {fmt_float(TARGET_P99_S, 1)} s")
+    if rate != TARGET_RATE:
+        verdict = "não se aplica a esta taxa"
+    elif r.p(50) <= TARGET_P50_S and r.p(99) <= TARGET_P99_S:
+        verdict = "atingida"
+    else:
+        verdict = "NÃO atingida"
+    return (f"trigger de 1 s a {fmt_int(rate)} pedidos/s: p50 {fmt_float(r.p(50), 2)} s, "
+            f"p99 {fmt_float(r.p(99), 2)} s ({target}: {verdict})")
+
+
+def measure(spark: SparkSession, args: argparse.Namespace, machine: MachineInfo, work: Path,
             topics: list[str]) -> int:
     results: list[Result] = []
-    rows: list[dict[str, Any]] = []
+    rows: list[Row] = []
     if args.jvm_warmup_seconds:
         print(f"Aquecimento da JVM (não medido): {fmt_int(args.jvm_warmup_seconds)} s...",
               flush=True)
@@ -347,12 +352,12 @@ def measure(spark: Any, args: argparse.Namespace, machine: dict[str, str], work:
     for r in results:
         print(f"{fmt_float(r.trigger, 1) + ' s':>8} {fmt_float(r.p(50), 2):>7} "
               f"{fmt_float(r.p(95), 2):>7} {fmt_float(r.p(99), 2):>7} {fmt_float(r.p(100), 2):>7}")
+    print(target_line(results, args.rate))
     print(f"máquina: {machine_line(machine)}")
-    args.out.mkdir(parents=True, exist_ok=True)
-    csv_path, png_path = args.out / "latency.csv", args.out / "latency.png"
-    write_csv(csv_path, rows, machine)
-    plot(results, args, machine, png_path)
-    print(f"\nresultados: {csv_path} e {png_path}")
+    summary = {f"trigger_{r.trigger:g}s_p{q}_s": round(r.p(q), 3)
+               for r in results for q in PERCENTILES}
+    summary["taxa_pedidos_s"] = args.rate
+    write_results(args.out, "latency", rows, machine, summary, chart(results, args))
     return 0
 
 
@@ -363,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     return run_with_spark(
         args, "vendas-bench-latencia", conf, "bench-latencia-",
         lambda spark, machine, work, topics: measure(spark, args, machine, work, topics))
+
 
 if __name__ == "__main__":
     sys.exit(main())

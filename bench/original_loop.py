@@ -1,7 +1,7 @@
 """O laço de envio do projeto original (seed A), medido para o benchmark do produtor.
 
-Uso: python bench/original_loop.py --bootstrap-servers HOST:PORTA --topic TÓPICO
-                                   --orders N --result ARQUIVO.json
+Uso: python -m bench.original_loop --bootstrap-servers HOST:PORTA --topic TÓPICO
+                                  --orders N --result ARQUIVO.json  (from the repository root)
 
 What seed A's produtor_vendas.py does for each order (shared/seeds/README.md shows what it
 sends): a uuid4 id, a Faker pt_BR CPF, 1 to 4 distinct products of six, a random quantity
@@ -11,10 +11,10 @@ KafkaProducer with kafka-python's defaults, one send() per order, and each order
 A flush at the end; only acknowledged orders count.
 
 It needs nothing but the standard library, kafka-python, Faker and vendas.cli (itself
-standard library only), because bench/producer.py runs it twice: in a venv with seed A's
-pinned kafka-python 2.2.11 and Faker 37.3.0 (its requirements.txt; no crc32c), and in the
-project's own venv. Run it with stdout going to /dev/null: the per-order print then costs
-its formatting, not a terminal's speed.
+standard library only), because bench.producer runs it twice, as a module from the
+repository root: in a venv with seed A's pinned kafka-python 2.2.11 and Faker 37.3.0 (its
+requirements.txt; no crc32c), and in the project's own venv. Run it with stdout going to
+/dev/null: the per-order print then costs its formatting, not a terminal's speed.
 """
 
 from __future__ import annotations
@@ -25,19 +25,16 @@ import sys
 import time
 import uuid
 import warnings
-from pathlib import Path
-from typing import Any
 
 from faker import Faker
 from kafka import KafkaProducer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from vendas.cli import PortugueseArgumentParser  # noqa: E402 (standard library only)
+from vendas.cli import PortugueseArgumentParser
 
 PRODUCTS = ["Teclado", "Notebook", "Headset", "Monitor", "Mouse", "Impressora"]
 
 
-def original_order(fake: Faker) -> dict[str, Any]:
+def original_order(fake: Faker) -> dict[str, object]:
     products = random.sample(PRODUCTS, random.randint(1, 4))
     quantities = {}
     total = 0
@@ -73,7 +70,7 @@ def run(bootstrap: str, topic: str, n: int) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = PortugueseArgumentParser(prog="bench/original_loop.py",
+    parser = PortugueseArgumentParser(prog="python -m bench.original_loop",
                                       description=__doc__.split("\n")[0])
     parser.add_argument("--bootstrap-servers", required=True, help="endereço do Kafka")
     parser.add_argument("--topic", required=True, help="tópico (já criado)")

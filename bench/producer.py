@@ -1,7 +1,8 @@
 """Benchmark do produtor: geração, geração + envio ao Kafka, e o laço do projeto original.
 
-Uso: python bench/producer.py [--bootstrap-servers localhost:9092] [--orders 200000]
-                              [--baseline-orders 20000] [--repeat 3] [--out bench/results]
+Uso: python -m bench.producer [-b localhost:9092] [--orders 200000]
+                              [--baseline-orders 20000] [--repeat 3] [--quick]
+                              [--out bench/results]
 
 Four scenarios side by side, each repeated, medians compared with the original loop:
   geracao          OrderGenerator + encoding to key/value bytes, no broker;
@@ -12,45 +13,35 @@ Four scenarios side by side, each repeated, medians compared with the original l
                    bench/.venv-originais;
   original-nosso   the same loop in this project's venv (kafka-python 3 with crc32c): what
                    the originals' code alone costs, without their older client.
-Writes a CSV (one row per run) and a PNG bar chart. A benchmark, not a test.
+Writes producer.csv, producer.json (one row per run) and a PNG bar chart. Not a test.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
 import tempfile
-import time
 import venv
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from common import (
-    REPO_ROOT,
-    RESULTS_DIR,
-    BenchmarkError,
-    fmt_float,
-    fmt_int,
-    machine_info,
-    machine_line,
-    median,
-    new_topic_name,
-    pyplot,
-    run_guarded,
-    save_chart,
-    thousands_axis,
-    write_csv,
-)
+from matplotlib.figure import Figure
 
-sys.path.insert(0, str(REPO_ROOT))
-
-from vendas.cli import PortugueseArgumentParser  # noqa: E402
-from vendas.errors import UserError  # noqa: E402
-from vendas.generator import OrderGenerator  # noqa: E402
-from vendas.kafka_admin import ensure_topic, wait_for_broker  # noqa: E402
-from vendas.logs import setup_logging  # noqa: E402
-from vendas.producer import create_producer, send_orders  # noqa: E402
+from bench.errors import BenchmarkError
+from bench.machine import machine_info, machine_line
+from bench.metrics import median, stopwatch
+from bench.results import REPO_ROOT, Row, thousands_axis, write_results
+from bench.runner import bench_parser, quiet_logs, run_guarded
+from bench.topics import new_topic_name
+from vendas.cli import positive_int
+from vendas.errors import UserError
+from vendas.formatting import fmt_float, fmt_int
+from vendas.generator import OrderGenerator
+from vendas.kafka_admin import ensure_topic, wait_for_broker
+from vendas.producer import create_producer, send_orders
 
 SCENARIOS = ("geracao", "geracao+envio", "original", "original-nosso")
 LABELS = {"geracao": "geração", "geracao+envio": "geração + envio",
@@ -58,17 +49,21 @@ LABELS = {"geracao": "geração", "geracao+envio": "geração + envio",
 # seed A's requirements.txt pins these (and has no crc32c)
 ORIGINAL_REQUIREMENTS = ("kafka-python==2.2.11", "Faker==37.3.0")
 ORIGINALS_VENV = REPO_ROOT / "bench" / ".venv-originais"
-ORIGINAL_LOOP = REPO_ROOT / "bench" / "original_loop.py"
+# run as a module from the repository root, so that it finds vendas.cli in either venv
+ORIGINAL_LOOP_MODULE = "bench.original_loop"
+Run = tuple[str, int, Callable[[], float]]  # scenario, orders, measure -> seconds
+QUICK = {"orders": 3_000, "baseline_orders": 300, "repeat": 1}
+FULL = {"orders": 200_000, "baseline_orders": None, "repeat": 3}
 
 
 def bench_generation(n: int, seed: int) -> float:
     generator = OrderGenerator(seed)
     next_order = generator.next_order
-    started = time.perf_counter()
-    for _ in range(n):
-        order = next_order()
-        order.key, order.encode()
-    return time.perf_counter() - started
+    with stopwatch() as elapsed:
+        for _ in range(n):
+            order = next_order()
+            order.key, order.encode()
+    return elapsed.seconds
 
 
 def bench_send(bootstrap: str, topic: str, n: int, seed: int) -> float:
@@ -107,9 +102,10 @@ def originals_python() -> Path:
 def bench_original(python: Path, bootstrap: str, topic: str, n: int) -> float:
     with tempfile.NamedTemporaryFile(suffix=".json") as result:
         run = subprocess.run(
-            [str(python), str(ORIGINAL_LOOP), "--bootstrap-servers", bootstrap,
+            [str(python), "-m", ORIGINAL_LOOP_MODULE, "--bootstrap-servers", bootstrap,
              "--topic", topic, "--orders", str(n), "--result", result.name],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+            cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            check=False)
         if run.returncode != 0:
             raise BenchmarkError(f"o laço original falhou: {run.stderr.strip()[-1000:]}")
         measured = json.loads(Path(result.name).read_text())
@@ -122,12 +118,12 @@ def fmt_ratio(value: float, base: float) -> str:
     return f"{fmt_float(value / base, 1)}x"
 
 
-def plot(medians: dict[str, float], machine: dict[str, str], path: Path) -> None:
-    plt = pyplot()
+def chart(medians: dict[str, float]) -> Figure:
     names = list(medians)
     values = [medians[s] for s in names]
     base = medians["original"]
-    fig, ax = plt.subplots(figsize=(8, 4.4))
+    figure = Figure(figsize=(8, 4.4))
+    ax = figure.subplots()
     bars = ax.bar([LABELS[s] for s in names], values,
                   color=["#4c72b0", "#55a868", "#c44e52", "#dd8452"])
     for bar, value in zip(bars, values):
@@ -138,10 +134,10 @@ def plot(medians: dict[str, float], machine: dict[str, str], path: Path) -> None
     ax.set_ylabel("pedidos por segundo (mediana)")
     ax.set_title("Produtor: pedidos por segundo (razão ao laço original)")
     ax.set_ylim(0, max(values) * 1.25)
-    save_chart(fig, machine, path, bottom=0.07)
+    return figure
 
 
-def measure(args, topics: list[str]) -> list[dict]:
+def measure(args: argparse.Namespace, topics: list[str]) -> list[Row]:
     bootstrap = args.bootstrap_servers
     baseline_n = args.baseline_orders or max(1, args.orders // 10)
     original_envs = {"original": originals_python(), "original-nosso": Path(sys.executable)}
@@ -151,11 +147,12 @@ def measure(args, topics: list[str]) -> list[dict]:
         ensure_topic(bootstrap, topics[-1])
         return topics[-1]
 
-    rows = []
+    rows: list[Row] = []
     for repeat in range(1, args.repeat + 1):
-        runs = [("geracao", args.orders, partial(bench_generation, args.orders, args.seed)),
-                ("geracao+envio", args.orders,
-                 partial(bench_send, bootstrap, fresh_topic(), args.orders, args.seed))]
+        runs: list[Run] = [
+            ("geracao", args.orders, partial(bench_generation, args.orders, args.seed)),
+            ("geracao+envio", args.orders,
+             partial(bench_send, bootstrap, fresh_topic(), args.orders, args.seed))]
         runs += [(scenario, baseline_n,
                   partial(bench_original, python, bootstrap, fresh_topic(), baseline_n))
                  for scenario, python in original_envs.items()]
@@ -168,26 +165,32 @@ def measure(args, topics: list[str]) -> list[dict]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = PortugueseArgumentParser(prog="bench/producer.py", description=__doc__.split("\n")[0])
-    parser.add_argument("--bootstrap-servers", default="localhost:9092",
-                        help="endereço do Kafka (padrão: %(default)s)")
-    parser.add_argument("--orders", type=int, default=200_000,
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = bench_parser("python -m bench.producer", __doc__, spark=False)
+    parser.add_argument("--orders", type=positive_int, default=None,
                         help="pedidos por execução de geração e de geração+envio "
-                             "(padrão: %(default)s)")
-    parser.add_argument("--baseline-orders", type=int, default=None,
+                             f"(padrão: {FULL['orders']}; --quick: {QUICK['orders']})")
+    parser.add_argument("--baseline-orders", type=positive_int, default=None,
                         help="pedidos por execução do laço original (padrão: --orders / 10)")
-    parser.add_argument("--repeat", type=int, default=3, help="repetições (padrão: %(default)s)")
+    parser.add_argument("--repeat", type=positive_int, default=None,
+                        help=f"repetições (padrão: {FULL['repeat']}; --quick: 1)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tamanho de teste rápido (poucos pedidos, uma execução)")
     parser.add_argument("--seed", type=int, default=1, help="semente (padrão: %(default)s)")
-    parser.add_argument("--out", type=Path, default=RESULTS_DIR,
-                        help="diretório do CSV e do PNG (padrão: bench/results)")
     args = parser.parse_args(argv)
-    setup_logging(quiet=True)
+    for key, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return args
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    quiet_logs()
     return run_guarded(args.bootstrap_servers, lambda topics: measure_and_report(args, topics))
 
 
-def measure_and_report(args, topics: list[str]) -> int:
+def measure_and_report(args: argparse.Namespace, topics: list[str]) -> int:
     wait_for_broker(args.bootstrap_servers)
     machine = machine_info(args.bootstrap_servers)
     print(f"máquina: {machine_line(machine)}", flush=True)
@@ -203,12 +206,10 @@ def measure_and_report(args, topics: list[str]) -> int:
     print(f"\ngeração + envio: {fmt_ratio(medians['geracao+envio'], base)} o laço original, "
           f"{fmt_ratio(medians['geracao+envio'], medians['original-nosso'])} o mesmo laço "
           "no nosso venv")
-
-    csv_path, png_path = args.out / "producer.csv", args.out / "producer.png"
-    write_csv(csv_path, rows, machine)
-    plot(medians, machine, png_path)
-    print(f"\nresultados: {csv_path} e {png_path}")
+    summary = {f"{s}_pedidos_por_s": round(v, 1) for s, v in medians.items()}
+    write_results(args.out, "producer", rows, machine, summary, chart(medians))
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,11 +1,13 @@
-"""Smoke tests of the benchmarks: a tiny run of each, so that they do not rot.
+"""Smoke tests of the benchmarks: a tiny (--quick) run of each, so that they do not rot.
 
-They check that each benchmark runs end to end against a real Kafka, exits 0, prints its
-figures and writes its CSV and PNG; never how fast anything was (a shared machine).
+They check that each benchmark runs end to end against a real Kafka as a module
+(`python -m bench.X`), exits 0, prints its figures and writes its CSV, JSON and PNG; never
+how fast anything was (a shared machine).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -18,29 +20,33 @@ from tests.kafka_io import REPO_ROOT, cli_env
 pytestmark = pytest.mark.integration
 
 
-def run_bench(script: str, bootstrap: str, *args: str,
-              timeout_s: float = 300) -> subprocess.CompletedProcess:
+def run_bench(module: str, bootstrap: str, *args: str,
+              timeout_s: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, str(REPO_ROOT / "bench" / script), "--bootstrap-servers", bootstrap,
-         *args],
-        capture_output=True, text=True, timeout=timeout_s, env=cli_env(), check=False,
+        [sys.executable, "-m", f"bench.{module}", "--bootstrap-servers", bootstrap, *args],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout_s, env=cli_env(),
+        check=False,
     )
 
 
-def assert_results(out: Path, name: str) -> None:
-    csv_file, png_file = out / f"{name}.csv", out / f"{name}.png"
+def assert_results(out: Path, name: str) -> dict:
+    csv_file, json_file, png_file = (out / f"{name}.{ext}" for ext in ("csv", "json", "png"))
     assert csv_file.stat().st_size > 0 and png_file.stat().st_size > 0
     lines = csv_file.read_text().splitlines()
     assert lines[0].startswith("# nucleos: ")  # the machine comes first
     assert any(line.startswith("# pyspark: ") for line in lines)
+    document = json.loads(json_file.read_text())
+    assert document["maquina"]["nucleos"] == lines[0].split(": ", 1)[1]
+    assert len(document["execucoes"]) == len([x for x in lines if not x.startswith("#")]) - 1
+    return document
 
 
 def test_producer_benchmark_compares_with_the_original_loop(kafka_bootstrap, tmp_path):
-    result = run_bench("producer.py", kafka_bootstrap, "--orders", "3000", "--baseline-orders",
-                       "300", "--repeat", "1", "--out", str(tmp_path))
+    result = run_bench("producer", kafka_bootstrap, "--quick", "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     for label in ("geração", "geração + envio", "original", "original, nosso venv"):
-        assert re.search(rf"^{re.escape(label)} +[\d.]+ +[\d,]+x$", result.stdout, re.M), label
+        assert re.search(rf"^{re.escape(label)} +[\d.]+ +[\d,]+x$", result.stdout,
+                         re.MULTILINE), label
     assert re.search(r"geração \+ envio: [\d,]+x o laço original, [\d,]+x o mesmo laço",
                      result.stdout)
     assert_results(tmp_path, "producer")
@@ -52,22 +58,36 @@ def test_producer_benchmark_compares_with_the_original_loop(kafka_bootstrap, tmp
         ("original-nosso", "300")]
 
 
-def test_consumer_benchmark_compares_kafka_with_files(kafka_bootstrap, tmp_path):
-    result = run_bench("consumer.py", kafka_bootstrap, "--orders", "2000", "--repeat", "1",
-                       "--warmup-orders", "0", "--lines-per-file", "500",
-                       "--max-offsets-per-trigger", "1000", "--out", str(tmp_path))
+def test_consumer_benchmark_compares_with_the_plain_query(kafka_bootstrap, tmp_path):
+    result = run_bench("consumer", kafka_bootstrap, "--quick", "--orders", "2000",
+                       "--max-offsets-per-trigger", "1000", "--out", str(tmp_path),
+                       timeout_s=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    assert "razão Kafka/arquivos na execução 1:" in result.stdout
-    assert "pico de memória do driver: JVM" in result.stdout
-    assert "deduplicação (id_ordem): 2.000 linhas" in result.stdout
-    assert_results(tmp_path, "consumer")
+    out = result.stdout
+    # whole process: one cold run of each, both checked to the cent
+    assert re.search(r"nosso consumidor +execução 1: +[\d,]+ s", out)
+    assert re.search(r"consulta simples +execução 1: +[\d,]+ s", out)
+    assert re.search(r"^  nosso relativo à consulta simples: [\d,]+ \(meta >= 0,8", out,
+                     re.MULTILINE)
+    # in process: the three strategies, and the ratios
+    for label in ("nosso, Kafka", "nosso, arquivos", "consulta simples"):
+        assert re.search(rf"^  {label} +execução 1: +[\d.]+ pedidos/s \(", out, re.MULTILINE), label
+    assert re.search(r"nosso \(Kafka\) relativo à consulta simples: [\d,]+ \(meta >= 0,5", out)
+    assert "Kafka relativo a arquivos, nas nossas consultas:" in out
+    assert "deduplicação (id_ordem): 2.000 linhas" in out
+    assert re.search(r"^NOSSO RELATIVO À CONSULTA SIMPLES: processo inteiro [\d,]+ .*; "
+                     r"no processo [\d,]+ ", out, re.MULTILINE)
+    document = assert_results(tmp_path, "consumer")
+    assert document["resumo"]["pedidos"] == 2000
+    assert document["resumo"]["razao_processo_inteiro"] > 0
+    assert document["resumo"]["razao_no_processo"] > 0
+    assert sorted((r["fase"], r["estrategia"]) for r in document["execucoes"]) == [
+        ("interno", "arquivo"), ("interno", "kafka"), ("interno", "simples"),
+        ("processo", "nosso"), ("processo", "simples")]
 
 
-def test_consumer_benchmark_scaling(kafka_bootstrap, tmp_path):
-    result = run_bench("consumer.py", kafka_bootstrap, "--scaling", "--repeat", "1",
-                       "--warmup-orders", "0", "--scaling-partitions", "1",
-                       "--scaling-fixed-orders", "500", "--scaling-orders", "1000",
-                       "--out", str(tmp_path))
+def test_scaling_benchmark(kafka_bootstrap, tmp_path):
+    result = run_bench("scaling", kafka_bootstrap, "--quick", "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "µs/pedido" in result.stdout
     assert "deduplicação (id_ordem): 1.000 linhas" in result.stdout
@@ -75,10 +95,10 @@ def test_consumer_benchmark_scaling(kafka_bootstrap, tmp_path):
 
 
 def test_latency_benchmark_prints_percentiles(kafka_bootstrap, tmp_path):
-    result = run_bench("latency.py", kafka_bootstrap, "--rate", "200", "--seconds", "8",
-                       "--warmup-seconds", "2", "--jvm-warmup-seconds", "0", "--triggers", "1",
-                       "--out", str(tmp_path))
+    result = run_bench("latency", kafka_bootstrap, "--quick", "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     for label in ("p50", "p95", "p99", "máx."):
         assert label in result.stdout
+    assert re.search(r"trigger de 1 s a 200 pedidos/s: p50 [\d,]+ s, p99 [\d,]+ s \(meta",
+                     result.stdout)
     assert_results(tmp_path, "latency")

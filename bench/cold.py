@@ -1,0 +1,142 @@
+"""Whole-process strategies: each run a cold `spark-submit` (or `python`) of a real script,
+timed from the command to its exit, as a user sees it:
+
+  nosso    consumidor_vendas.py --available-now on the topic (the README's user path:
+           spark-submit --packages <the connector> consumidor_vendas.py ...);
+  simples  bench/plain_query.py over the same orders as JSON lines, launched the same way
+           (same launcher flags and Spark settings: only the job differs).
+
+Both must print the generated orders' totals, to the cent, or the run fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from bench import plain_query
+from bench.errors import BenchmarkError
+from bench.machine import load_average
+from bench.metrics import Timing, stopwatch
+from bench.orders import LoadedOrders, ProductTable, check_totals
+from bench.results import REPO_ROOT
+from vendas.report import UNKNOWN_VALUE
+from vendas.spark_session import KAFKA_CONNECTOR, LOCAL_DEFAULTS
+
+OURS, PLAIN = "nosso", "simples"
+LABELS = {OURS: "nosso consumidor", PLAIN: "consulta simples"}
+LAUNCHERS = ("spark-submit", "python")
+CONSUMER_SCRIPT = REPO_ROOT / "consumidor_vendas.py"
+PLAIN_SCRIPT = REPO_ROOT / "bench" / "plain_query.py"
+# The settings our consumer applies by itself on a local master, given to the plain query
+# too, so that it is not slowed by Spark's 200 shuffle partitions on 2 cores.
+PLAIN_CONF = {"spark.sql.shuffle.partitions": LOCAL_DEFAULTS["spark.sql.shuffle.partitions"]}
+
+
+@dataclass(frozen=True)
+class ColdSettings:
+    launcher: str = "spark-submit"
+    bootstrap: str = ""
+    max_offsets_per_trigger: int | None = None
+    files_per_trigger: int | None = None
+    kafka_options: tuple[tuple[str, str], ...] = ()
+    timeout_s: float = 1800.0
+
+
+@dataclass
+class ColdRun:
+    strategy: str
+    timing: Timing
+    load: float  # the machine's 1-minute load average at the end
+
+
+def launcher_prefix(launcher: str) -> list[str]:
+    """The command before the script: the venv's spark-submit with the connector, or the
+    venv's python (the consumer then asks Spark for the connector itself)."""
+    if launcher == "python":
+        return [sys.executable]
+    # the venv's bin/ as it is: resolving it would leave the venv
+    spark_submit = Path(sys.executable).parent / "spark-submit"
+    return [str(spark_submit), "--packages", KAFKA_CONNECTOR]
+
+
+def consumer_command(loaded: LoadedOrders, checkpoint: Path, settings: ColdSettings) -> list[str]:
+    if loaded.topic is None:
+        raise BenchmarkError("os pedidos não foram enviados a um tópico")
+    command = [*launcher_prefix(settings.launcher), str(CONSUMER_SCRIPT),
+               "-b", settings.bootstrap, "--topic", loaded.topic,
+               "--dlq-topic", f"{loaded.topic}-dlq", "--checkpoint", str(checkpoint),
+               "--available-now"]
+    if settings.max_offsets_per_trigger:
+        command += ["--max-offsets-per-trigger", str(settings.max_offsets_per_trigger)]
+    for key, value in settings.kafka_options:
+        command += ["--kafka-option", f"{key}={value}"]
+    return command
+
+
+def plain_command(loaded: LoadedOrders, checkpoint: Path, settings: ColdSettings) -> list[str]:
+    if loaded.jsonl_dir is None:
+        raise BenchmarkError("os pedidos não foram gravados em arquivos")
+    command = [*launcher_prefix(settings.launcher), str(PLAIN_SCRIPT),
+               "--input", str(loaded.jsonl_dir), "--checkpoint", str(checkpoint)]
+    if settings.files_per_trigger:
+        command += ["--max-files-per-trigger", str(settings.files_per_trigger)]
+    for key, value in PLAIN_CONF.items():
+        command += ["--conf", f"{key}={value}"]
+    return command
+
+
+def consumer_table(output: str) -> tuple[ProductTable, int, int]:
+    """The consumer's last table and summary line: (totals, orders counted, rejected)."""
+    tables: list[ProductTable] = []
+    counted = rejected = -1
+    for line in output.splitlines():
+        if line.startswith("|produto"):
+            tables.append({})
+        elif line.startswith("|") and tables:
+            name, quantity, value = (cell.strip() for cell in line.strip("|").split("|"))
+            tables[-1][name] = (int(quantity), None if value == UNKNOWN_VALUE else Decimal(value))
+        elif line.startswith("pedidos contados: "):
+            fields = dict(part.split(": ", 1) for part in line.split("; "))
+            counted = int(fields["pedidos contados"])
+            rejected = int(fields["mensagens rejeitadas"].split()[0])
+    if not tables:
+        raise BenchmarkError("o consumidor não imprimiu a tabela final")
+    return tables[-1], counted, rejected
+
+
+def run_cold(strategy: str, loaded: LoadedOrders, work: Path, settings: ColdSettings) -> ColdRun:
+    """One cold process of `strategy` on the orders, timed; its totals checked."""
+    checkpoint = work / f"checkpoint-processo-{strategy}-{uuid.uuid4().hex[:8]}"
+    build = consumer_command if strategy == OURS else plain_command
+    command = build(loaded, checkpoint, settings)
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_DRIVER_PYTHON": sys.executable, "PYTHONUNBUFFERED": "1"}
+    try:
+        with stopwatch() as clock:
+            done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True,
+                                  timeout=settings.timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise BenchmarkError(f"{LABELS[strategy]}: não terminou em "
+                             f"{settings.timeout_s:.0f} s") from None
+    finally:
+        shutil.rmtree(checkpoint, ignore_errors=True)
+    if done.returncode != 0:
+        raise BenchmarkError(f"{LABELS[strategy]}: saiu com código {done.returncode}: "
+                             f"{(done.stderr or done.stdout).strip()[-800:]}")
+    if strategy == OURS:
+        table, counted, rejected = consumer_table(done.stdout)
+        check_totals(LABELS[strategy], loaded, table, counted, rejected)
+    else:
+        try:
+            table = plain_query.parse_result(done.stdout)
+        except ValueError as error:
+            raise BenchmarkError(f"{LABELS[strategy]}: {error}") from None
+        check_totals(LABELS[strategy], loaded, table)
+    return ColdRun(strategy, Timing(loaded.orders, clock.seconds), load_average())

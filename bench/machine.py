@@ -1,0 +1,89 @@
+"""Facts about the machine a figure was measured on: these shared machines differ by 2x or
+more, so every printed and written result carries them, and the load at the time."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+from datetime import datetime
+from pathlib import Path
+
+import kafka
+import pyspark
+from kafka import KafkaAdminClient
+from kafka.errors import KafkaError
+
+from vendas.errors import UserError
+from vendas.formatting import fmt_float
+from vendas.java import java_executable
+from vendas.local_kafka import KAFKA_VERSION
+
+MachineInfo = dict[str, str]
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _java_version() -> str:
+    try:
+        out = subprocess.run([java_executable(), "-version"], capture_output=True, text=True,
+                             timeout=30, check=False).stderr
+    except (OSError, subprocess.SubprocessError, UserError):
+        return "?"
+    match = re.search(r'version "([^"]+)"', out)
+    return match.group(1) if match else "?"
+
+
+def _kafka_version(bootstrap: str) -> str:
+    """The broker's version as far as the client can tell (its API versions give
+    major.minor); the project's own local broker of that line: its exact pinned version."""
+    try:
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+        try:
+            broker = admin.describe_cluster()["brokers"][0]["broker_id"]
+            version = admin.get_broker_version_data(broker).broker_version
+        finally:
+            admin.close()
+    except (KafkaError, OSError, LookupError):
+        return "?"
+    major_minor = ".".join(str(v) for v in version[:2])
+    return KAFKA_VERSION if KAFKA_VERSION.startswith(major_minor + ".") else major_minor
+
+
+def machine_info(bootstrap: str) -> MachineInfo:
+    """Cores, memory, CPU and the versions that matter, as labels for the results."""
+    return {
+        "nucleos": str(os.cpu_count()),
+        "ram_gib": fmt_float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+        "cpu": _cpu_model(),
+        "java": _java_version(),
+        "pyspark": pyspark.__version__,
+        "kafka": _kafka_version(bootstrap),
+        "kafka_python": kafka.__version__,
+        "python": platform.python_version(),
+        "data": datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "carga_1min_no_inicio": fmt_float(load_average(), 2),
+    }
+
+
+def load_average() -> float:
+    """The 1-minute load average: on a shared machine, the context of a figure."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def machine_line(info: MachineInfo) -> str:
+    return (f"{info['nucleos']} núcleos, {info['ram_gib']} GiB de RAM, {info['cpu']}; "
+            f"Java {info['java']}, pyspark {info['pyspark']}, Kafka {info['kafka']}, "
+            f"Python {info['python']}; carga no início {info['carga_1min_no_inicio']}")
