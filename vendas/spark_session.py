@@ -74,12 +74,9 @@ def build_session(app_name: str, conf: dict[str, str] | None = None,
         settings["spark.driver.extraJavaOptions"] = (
             f"-Dlog4j2.configurationFile={Path(__file__).with_name('log4j2.properties')}"
         )
-    if "spark.jars.packages" not in submitted and "spark.jars" not in submitted:
-        settings["spark.jars.packages"] = KAFKA_CONNECTOR
-        # Only Maven Central: Spark's default list also asks a third-party repository
-        # that may be unreachable, which floods the console with resolution errors.
-        settings.setdefault("spark.jars.ivySettings",
-                            str(Path(__file__).with_name("ivysettings.xml")))
+    resolve_connector = "spark.jars.packages" not in submitted and "spark.jars" not in submitted
+    if resolve_connector:
+        settings.update(connector_settings())
     settings.update(conf or {})
     builder = SparkSession.builder.appName(app_name)
     for key, value in settings.items():
@@ -94,7 +91,46 @@ def build_session(app_name: str, conf: dict[str, str] | None = None,
         ) from error
     spark.sparkContext.setLogLevel("WARN" if verbose else "ERROR")
     _check_user_conf(spark, conf or {})
+    if resolve_connector and "spark.jars.packages" in settings:
+        _remember_resolved_jars(spark.sparkContext.getConf().get("spark.jars", ""))
     return spark
+
+
+def _resolved_jars_file() -> Path:
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "vendas-ecommerce" / f"{KAFKA_CONNECTOR.replace(':', '_')}.jars"
+
+
+def connector_settings() -> dict[str, str]:
+    """How the session gets the Kafka connector: the jars an earlier run resolved, when
+    they are all still on disk, else Spark's resolver (`spark.jars.packages`).
+
+    Resolving asks Maven Central for the connector's dependency tree on every start, even
+    with every jar in the Ivy cache; the jar list that resolution produced is the same
+    for the same coordinate, so it is kept beside the cache and reused.
+    """
+    cached = _resolved_jars_file()
+    if cached.exists():
+        jars = [j for j in cached.read_text().strip().split(",") if j]
+        if jars and all(Path(j.removeprefix("file://")).is_file() for j in jars):
+            return {"spark.jars": ",".join(jars)}
+    return {
+        "spark.jars.packages": KAFKA_CONNECTOR,
+        # Only Maven Central: Spark's default list also asks a third-party repository
+        # that may be unreachable, which floods the console with resolution errors.
+        "spark.jars.ivySettings": str(Path(__file__).with_name("ivysettings.xml")),
+    }
+
+
+def _remember_resolved_jars(jars: str) -> None:
+    if not jars:
+        return
+    path = _resolved_jars_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(jars)
+    except OSError as error:  # a read-only home: resolve again next time
+        log.debug("Lista de jars do conector não gravada em %s: %s", path, error)
 
 
 def _check_user_conf(spark: SparkSession, conf: dict[str, str]) -> None:
