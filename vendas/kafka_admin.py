@@ -8,6 +8,7 @@ certificate the CA does not vouch for ends in one sentence, within seconds.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import threading
 import time
@@ -37,7 +38,8 @@ def _host_port(bootstrap_servers: str) -> list[tuple[str, int]]:
         host, sep, port = server.strip().rpartition(":")
         if not sep or not port.isdigit():
             raise UserError(
-                f"Endereço do Kafka inválido: {server!r}; use HOST:PORTA, por exemplo localhost:9092."
+                f"Endereço do Kafka inválido: {server!r}; use HOST:PORTA, por exemplo "
+                "localhost:9092."
             )
         addresses.append((host or "localhost", int(port)))
     return addresses
@@ -103,7 +105,15 @@ def _explain(messages: list[str], bootstrap_servers: str, config: KafkaClientCon
     """One sentence for why the first exchange with the broker failed."""
     text = "\n".join(messages)
     where = f" em {config.source}" if config.source else ""
-    if "SaslAuthenticationFailed" in text or "AuthenticationFailed" in text:
+    tls_failed = any(sign in text for sign in (
+        "Handshake failed", "CERTIFICATE_VERIFY_FAILED", "certificate verify failed",
+        "WRONG_VERSION"))
+    # The broker answers a failed SASL login with an error and then closes the connection;
+    # the close often arrives first, so a close after the Kafka protocol was reached (the
+    # broker's version is known) during SASL means the same.
+    reached_kafka = re.search(r"broker_version=\(\d", text) is not None
+    if ("AuthenticationFailed" in text
+            or (config.uses_sasl and not tls_failed and reached_kafka)):
         return (f"O Kafka em {bootstrap_servers} recusou as credenciais (usuário "
                 f"{config.username}): confira usuário e senha na configuração do Kafka{where}.")
     if "UnsupportedSaslMechanism" in text or "IllegalSaslState" in text:
@@ -112,8 +122,7 @@ def _explain(messages: list[str], bootstrap_servers: str, config: KafkaClientCon
     if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
         return (f"O certificado TLS do Kafka em {bootstrap_servers} não foi validado "
                 f"(CA em ssl.ca.location/ssl.truststore.location, ou nome do host){where}.")
-    if config.uses_ssl and ("Handshake failed" in text or "WRONG_VERSION" in text
-                            or "SSL" in text):
+    if config.uses_ssl and (tls_failed or "SSL" in text):
         return (f"A conexão TLS com o Kafka em {bootstrap_servers} falhou: confira "
                 f"security.protocol{where} (o broker usa TLS nessa porta?).")
     if not config.secured:
@@ -167,7 +176,8 @@ def ensure_topic(bootstrap_servers: str, topic: str, partitions: int = BROKER_DE
         return False  # created meanwhile by another process
     except InvalidTopicError:
         raise UserError(
-            f"O Kafka recusou o nome de tópico {topic!r}: use até 249 letras, números, '.', '_' ou '-'."
+            f"O Kafka recusou o nome de tópico {topic!r}: use até 249 letras, números, '.', "
+            "'_' ou '-'."
         ) from None
     except KafkaError as error:
         raise UserError(f"Não foi possível criar o tópico {topic!r}: {error}.") from None

@@ -298,7 +298,8 @@ def from_properties(props: Mapping[str, str], source: str = "a configuração do
 
     protocol = props.get("security.protocol", "PLAINTEXT").strip().upper()
     if protocol not in PROTOCOLS:
-        raise fail(f"security.protocol={protocol} não é suportado; use um de {', '.join(PROTOCOLS)}")
+        raise fail(f"security.protocol={protocol} não é suportado; use um de "
+                   f"{', '.join(PROTOCOLS)}")
     mechanism = (props.get("sasl.mechanism") or props.get("sasl.mechanisms") or "").strip().upper()
     username, password = props.get("sasl.username"), props.get("sasl.password")
     if "sasl.jaas.config" in props:
@@ -320,7 +321,8 @@ def from_properties(props: Mapping[str, str], source: str = "a configuração do
     if protocol.startswith("SASL_"):
         mechanism = mechanism or "PLAIN"
         if mechanism not in MECHANISMS:
-            raise fail(f"sasl.mechanism={mechanism} não é suportado; use um de {', '.join(MECHANISMS)}")
+            raise fail(f"sasl.mechanism={mechanism} não é suportado; use um de "
+                       f"{', '.join(MECHANISMS)}")
         if not username or password is None:
             raise fail(f"security.protocol={protocol} exige usuário e senha (sasl.jaas.config "
                        "ou sasl.username e sasl.password), e eles não foram informados")

@@ -215,7 +215,8 @@ class LocalKafka:
         if self.brokers < 1:
             raise UserError("KAFKA_BROKERS precisa ser 1 ou mais.")
         self.nodes = [
-            KafkaNode(i + 1, self.layout_dir / f"no-{i + 1}" if self.brokers > 1 else self.layout_dir,
+            KafkaNode(i + 1,
+                      self.layout_dir / f"no-{i + 1}" if self.brokers > 1 else self.layout_dir,
                       self.port + i, self.controller_port + i, self.host)
             for i in range(self.brokers)
         ]
@@ -545,7 +546,8 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m vendas.local_kafka",
         description="Kafka local (KRaft) para a demonstração e os testes.",
     )
-    parser.add_argument("acao", choices=["up", "down", "status"], help="iniciar, parar ou consultar")
+    parser.add_argument("acao", choices=["up", "down", "status"],
+                        help="iniciar, parar ou consultar")
     parser.add_argument("--port", type=int, default=int(os.environ.get("KAFKA_PORT") or 9092),
                         help="porta do (primeiro) broker (padrão: $KAFKA_PORT ou 9092)")
     parser.add_argument("--dir", type=Path, default=Path(".kafka"),
@@ -571,7 +573,9 @@ def main(argv: list[str] | None = None) -> int:
                 log.info("Nenhum Kafka local iniciado por este projeto está rodando.")
         else:
             pid = kafka.pid()
-            config = kafka.client_config() if kafka.client_properties.exists() else PLAINTEXT
+            # the file the last `up` wrote says how that Kafka takes clients
+            config = (load_client_config(kafka.client_properties)
+                      if kafka.client_properties.exists() else PLAINTEXT)
             answers = broker_answers(kafka.bootstrap_servers, client_config=config)
             log.info("Kafka em %s: %s%s.", kafka.bootstrap_servers,
                      "respondendo" if answers else "não responde",

@@ -250,16 +250,19 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m vendas.local_spark",
         description="Cluster Spark standalone local (um master e workers) para o consumidor.",
     )
-    parser.add_argument("acao", choices=["up", "down", "status"], help="iniciar, parar ou consultar")
+    parser.add_argument("acao", choices=["up", "down", "status"],
+                        help="iniciar, parar ou consultar")
     parser.add_argument("--dir", type=Path, default=Path(".spark"),
                         help="diretório dos PIDs, logs e trabalho dos workers (padrão: .spark)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("SPARK_MASTER_PORT") or 7077),
+    parser.add_argument("--port", type=int,
+                        default=int(os.environ.get("SPARK_MASTER_PORT") or 7077),
                         help="porta do master (padrão: $SPARK_MASTER_PORT ou 7077; 0 = livre)")
     parser.add_argument("--webui-port", type=int,
                         default=int(os.environ.get("SPARK_WEBUI_PORT") or 8080),
                         help="porta da interface web do master (padrão: 8080; 0 = livre)")
     parser.add_argument("--workers", type=int, default=2, help="número de workers (padrão: 2)")
-    parser.add_argument("--worker-cores", type=int, default=1, help="núcleos por worker (padrão: 1)")
+    parser.add_argument("--worker-cores", type=int, default=1,
+                        help="núcleos por worker (padrão: 1)")
     parser.add_argument("--worker-memory", default="1g", help="memória por worker (padrão: 1g)")
     args = parser.parse_args(argv)
     setup_logging()
