@@ -1,6 +1,7 @@
 """Where the consumer's results go: foreachBatch sinks of its streaming queries.
 
-- TotalsPrinter: the running totals, printed as a table and kept beside the checkpoint.
+- TotalsPrinter: the running totals, printed as a table and kept beside the checkpoint;
+  with --banco, also written to PostgreSQL by DatabaseSink (exactly once).
 - DeadLetterWriter: rejected records, untouched, to the dead-letter topic.
 - WindowPrinter: per event-time window totals, printed as they change.
 """
@@ -10,12 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from vendas.database import DatabaseUnavailable, TotalsStore
 from vendas.report import format_table, format_windows
 from vendas.terminal import visible
 from vendas.totals import Totals, totals_from_ledger
@@ -32,15 +35,18 @@ class TotalsPrinter:
     """
 
     def __init__(self, result_file: Path | None, print_each_batch: bool,
-                 out: Callable[[str], None] = print):
+                 out: Callable[[str], None] = print, store: TotalsStore | None = None):
         self.result_file = result_file
         self.print_each_batch = print_each_batch
         self.out = out
         self.last: Totals | None = None
         self.last_batch: int | None = None
+        self.database = DatabaseSink(store) if store is not None else None
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         totals = totals_from_ledger(batch.collect())
+        if self.database is not None:  # before printing: the console never runs ahead of it
+            self.database(totals, batch_id)
         changed = totals != self.last
         self.last, self.last_batch = totals, batch_id
         if changed:
@@ -56,6 +62,38 @@ class TotalsPrinter:
         if self.last is None and self.result_file is not None and self.result_file.exists():
             self.last, self.last_batch = Totals.from_json(self.result_file.read_text())
         return self.last or Totals()
+
+
+class DatabaseSink:
+    """The totals of each batch into PostgreSQL, fenced by the query's id and the batch id.
+
+    Called by TotalsPrinter with the totals it computed. When the database stays down for
+    the store's whole retry budget, the batch fails and with it the query; `failure` keeps
+    the one sentence to report, and Spark replays the batch on the next start.
+    """
+
+    def __init__(self, store: TotalsStore, bind_timeout_s: float = 120.0):
+        self.store = store
+        self.bind_timeout_s = bind_timeout_s
+        self.query_id: str | None = None
+        self._bound = threading.Event()
+        self.failure: DatabaseUnavailable | None = None
+
+    def bind(self, query_id: str) -> None:
+        """The query's id, known once it started: the one Spark keeps in the checkpoint, the
+        same across restarts and new with a new checkpoint (whose batch ids restart at 0)."""
+        self.query_id = query_id
+        self._bound.set()
+
+    def __call__(self, totals: Totals, batch_id: int) -> None:
+        # The first batch may begin before start() returned the query to bind.
+        if not self._bound.wait(self.bind_timeout_s):
+            raise RuntimeError("DatabaseSink used before bind(query_id)")
+        try:
+            self.store.write(totals, batch_id, self.query_id)
+        except DatabaseUnavailable as error:
+            self.failure = error
+            raise
 
 
 class DeadLetterWriter:
