@@ -4,16 +4,24 @@ VENV := .venv
 PY := $(VENV)/bin/python
 KAFKA_PORT ?= 9092
 BOOTSTRAP := localhost:$(KAFKA_PORT)
+# make kafka-up KAFKA_SECURITY=sasl_ssl (SCRAM + TLS, writes .kafka/cliente.properties) | KAFKA_BROKERS=3
+KAFKA_SECURITY ?= plaintext
+KAFKA_BROKERS ?= 1
+KAFKA_FLAGS = --port $(KAFKA_PORT) --security $(KAFKA_SECURITY) --brokers $(KAFKA_BROKERS)
+SPARK_MASTER_PORT ?= 7077
+SPARK_WEBUI_PORT ?= 8080
 RATE ?= 200
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 
-.PHONY: help venv demo test kafka-up kafka-down kafka-status bench-producer bench-consumer bench-latency bench-scaling clean
+.PHONY: help venv demo test kafka-up kafka-down kafka-status spark-up spark-down spark-status bench-producer bench-consumer bench-latency bench-scaling clean
 
 help:
 	@echo "make demo          Kafka local + produtor ($(RATE) pedidos/s) + consumidor; Ctrl-C para parar"
 	@echo "make test          todos os testes (unidade e integração com Kafka real)"
 	@echo "make kafka-up      inicia o Kafka local em $(BOOTSTRAP) (make kafka-down para parar)"
+	@echo "                   KAFKA_SECURITY=sasl_ssl: SASL_SSL (SCRAM) e .kafka/cliente.properties; KAFKA_BROKERS=3: três brokers"
+	@echo "make spark-up      cluster Spark standalone local (master + 2 workers; make spark-down para parar)"
 	@echo "make bench-producer | bench-consumer | bench-latency | bench-scaling   benchmarks (resultados em bench/results/)"
 	@echo "                    BENCH_ARGS=\"--quick\" (ou --orders N, --repeat N...) passa opções ao benchmark"
 
@@ -28,13 +36,22 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 venv: $(VENV)/.installed
 
 kafka-up: venv
-	@$(PY) -m vendas.local_kafka up --port $(KAFKA_PORT)
+	@$(PY) -m vendas.local_kafka up $(KAFKA_FLAGS)
 
 kafka-down: venv
-	@$(PY) -m vendas.local_kafka down --port $(KAFKA_PORT)
+	@$(PY) -m vendas.local_kafka down $(KAFKA_FLAGS)
 
 kafka-status: venv
-	@$(PY) -m vendas.local_kafka status --port $(KAFKA_PORT)
+	@$(PY) -m vendas.local_kafka status $(KAFKA_FLAGS)
+
+spark-up: venv
+	@$(PY) -m vendas.local_spark up --port $(SPARK_MASTER_PORT) --webui-port $(SPARK_WEBUI_PORT)
+
+spark-down: venv
+	@$(PY) -m vendas.local_spark down
+
+spark-status: venv
+	@$(PY) -m vendas.local_spark status --port $(SPARK_MASTER_PORT) --webui-port $(SPARK_WEBUI_PORT)
 
 demo: kafka-up
 	@$(PY) -m vendas.demo --bootstrap-servers $(BOOTSTRAP) --rate $(RATE)

@@ -16,7 +16,10 @@ from vendas.local_kafka import LocalKafka
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
-pytest_plugins = ["tests.postgres_fixtures"]  # PostgreSQL fixtures (issue 15)
+pytest_plugins = [
+    "tests.postgres_fixtures",  # PostgreSQL fixtures (issue 15)
+    "tests.cluster_fixtures",  # secured Kafka, 3 brokers, Spark cluster (issue 12)
+]
 
 
 @pytest.fixture(scope="session")

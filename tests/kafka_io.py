@@ -6,9 +6,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
@@ -38,19 +39,21 @@ def topic_partitions(consumer: KafkaConsumer, topic: str, timeout_s: float = 30.
     return [TopicPartition(topic, p) for p in sorted(found)]
 
 
-def message_count(bootstrap: str, topic: str) -> int:
-    """How many records the topic holds now (the sum of its end offsets)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+def message_count(bootstrap: str, topic: str, client: Mapping[str, Any] | None = None) -> int:
+    """How many records the topic holds now (the sum of its end offsets); `client`: extra
+    kafka-python settings (a secured Kafka)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, **(client or {}))
     try:
         return sum(consumer.end_offsets(topic_partitions(consumer, topic)).values())
     finally:
         consumer.close()
 
 
-def read_topic(bootstrap: str, topic: str, timeout_s: float = 120.0) -> list[ConsumerRecord]:
+def read_topic(bootstrap: str, topic: str, timeout_s: float = 120.0,
+               client: Mapping[str, Any] | None = None) -> list[ConsumerRecord]:
     """Every record the topic holds now, partition by partition, in offset order."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False,
-                             max_poll_records=5000)
+                             max_poll_records=5000, **(client or {}))
     try:
         deadline = time.monotonic() + timeout_s
         assignment = topic_partitions(consumer, topic, timeout_s)

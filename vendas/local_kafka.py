@@ -173,20 +173,6 @@ class KafkaNode:
             return None
         return pid if _pid_alive(pid) else None
 
-    def stop(self, timeout_s: float = 30.0) -> bool:
-        pid = self.pid()
-        if pid is None:
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        os.kill(pid, signal.SIGTERM)
-        if not _wait_exit(pid, timeout_s):
-            log.warning("O Kafka (nó %d) não parou em %.0f s; encerrando à força.",
-                        self.node_id, timeout_s)
-            os.kill(pid, signal.SIGKILL)
-            _wait_exit(pid, 10.0)
-        self.pid_file.unlink(missing_ok=True)
-        return True
-
     def kill(self) -> None:
         """Kill -9 the broker (fault-injection tests): no clean shutdown."""
         pid = self.pid()
@@ -516,10 +502,22 @@ class LocalKafka:
 
     def down(self, timeout_s: float = 30.0) -> bool:
         """Stop every node this directory started (whatever its setting); False if none ran."""
-        stopped = False
+        # all at once: a node stopped alone waits for a quorum the others no longer form
+        running = []
         for pid_file in sorted(self.directory.glob("**/broker.pid")):
-            stopped |= KafkaNode(0, pid_file.parent, 0, 0).stop(timeout_s)
-        return stopped
+            pid = KafkaNode(0, pid_file.parent, 0, 0).pid()
+            if pid is not None:
+                os.kill(pid, signal.SIGTERM)
+                running.append(pid)
+            pid_file.unlink(missing_ok=True)
+        deadline = time.monotonic() + timeout_s
+        for pid in running:
+            if not _wait_exit(pid, max(0.0, deadline - time.monotonic())):
+                log.warning("O Kafka (PID %d) não parou em %.0f s; encerrando à força.",
+                            pid, timeout_s)
+                os.kill(pid, signal.SIGKILL)
+                _wait_exit(pid, 10.0)
+        return bool(running)
 
     def kill(self) -> None:
         """Kill -9 every node (fault-injection tests): no clean shutdown."""
