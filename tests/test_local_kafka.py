@@ -6,9 +6,10 @@ import uuid
 
 import pytest
 
+from tests.cluster_fixtures import free_port_run
 from tests.ports import free_port
-from vendas import local_kafka
-from vendas.local_kafka import LocalKafka
+from vendas import kafka_config, local_kafka
+from vendas.local_kafka import LocalKafka, broker_answers
 
 pytestmark = pytest.mark.integration
 
@@ -23,3 +24,36 @@ def test_a_cluster_id_starting_with_a_dash_is_not_taken_for_an_option(tmp_path, 
         assert "cluster.id=-AAAAAAAAAAAAAAAAAAAAA" in meta
     finally:
         kafka.down()
+
+
+def test_down_then_up_with_the_other_security_switches_without_clean_up(tmp_path, caplog):
+    """`make kafka-down` + `make kafka-up KAFKA_SECURITY=...`: each setting keeps its own
+    data, cliente.properties always describes the running one, and a running setting is
+    never silently replaced by another."""
+    base = free_port_run(2)
+    flags = ["--dir", str(tmp_path / "kafka"), "--port", str(base)]
+    plain = LocalKafka(tmp_path / "kafka", port=base, controller_port=base + 1)
+    secure = LocalKafka(tmp_path / "kafka", port=base, controller_port=base + 1,
+                        security="sasl_ssl")
+    try:
+        assert local_kafka.main(["up", *flags]) == 0
+        properties = plain.client_properties.read_text()
+        assert "security.protocol=PLAINTEXT" in properties
+        assert broker_answers(plain.bootstrap_servers)
+
+        # another setting while this one runs: one sentence, exit 2, nothing touched
+        assert local_kafka.main(["up", *flags, "--security", "sasl_ssl"]) == 2
+        assert "outra configuração" in caplog.text
+        assert plain.client_properties.read_text() == properties
+
+        assert local_kafka.main(["down", *flags]) == 0
+        assert local_kafka.main(["up", *flags, "--security", "sasl_ssl"]) == 0
+        config = kafka_config.load(secure.client_properties)
+        assert config.security_protocol == "SASL_SSL" and config.sasl_mechanism == "SCRAM-SHA-512"
+        assert (secure.client_properties.stat().st_mode & 0o777) == 0o600
+        assert broker_answers(secure.bootstrap_servers, client_config=config)
+        assert not broker_answers(secure.bootstrap_servers)  # plaintext clients are refused
+        assert (plain.data_dir / "meta.properties").exists()  # the other setting's data kept
+        assert local_kafka.main(["status", *flags]) == 0
+    finally:
+        local_kafka.main(["down", *flags])
