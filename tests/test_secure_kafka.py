@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from kafka import KafkaProducer
 
 from tests.cluster_fixtures import command_lines
 from tests.corpus import expected_totals
@@ -189,6 +190,11 @@ def test_producer_and_consumer_with_the_generated_file_exact_totals(secure_kafka
                        "--count", "3000", "--rate", "0", "--seed", "12")
     assert produced.returncode == 0, produced.stderr
     assert "3.000 confirmados, 0 falhas" in produced.stderr
+    # one record the consumer must dead-letter: the DLQ sink speaks SASL_SSL too
+    sender = KafkaProducer(bootstrap_servers=config.bootstrap_servers, acks="all",
+                           **config.python_kwargs())
+    sender.send(topic, key=b"ruim", value=b"isto nao e json").get(timeout=60)
+    sender.close()
 
     # the consumer finds the broker in the file (no -b) and runs while we look at `ps`
     log_path = tmp_path / "consumidor.log"
@@ -218,10 +224,13 @@ def test_producer_and_consumer_with_the_generated_file_exact_totals(secure_kafka
     assert process.returncode == 0, output[-3000:]
 
     records = read_topic(secure_kafka.bootstrap_servers, topic, client=config.python_kwargs())
-    messages = [json.loads(r.value, parse_float=Decimal) for r in records]
+    messages = [json.loads(r.value, parse_float=Decimal) for r in records if r.key != b"ruim"]
     assert len(messages) == 3000
     assert {name: (q, v) for name, q, v in parse_table(output)} == expected_totals(messages)
     assert "pedidos contados: 3000;" in output
+    letters = read_topic(secure_kafka.bootstrap_servers, f"{topic}-dlq",
+                         client=config.python_kwargs())
+    assert [(r.key, r.value) for r in letters] == [(b"ruim", b"isto nao e json")]
 
     # the secret is only in the 0600 files made for it, never in a log or a command line
     for log_text in (output, produced.stdout + produced.stderr,
@@ -241,7 +250,7 @@ def test_wrong_password_is_one_sentence_within_seconds(secure_kafka, tmp_path):
                                  ["--checkpoint", str(tmp_path / "ckpt"), "--available-now"]))
         assert result.returncode == 2, result.stderr
         assert elapsed < ERROR_BUDGET_S, f"{script}: {elapsed:.1f} s"
-        assert "recusou as credenciais" in _one_sentence(result)
+        assert "recusou a autenticação" in _one_sentence(result)
         assert secure_kafka.client_config().password not in result.stderr
 
 

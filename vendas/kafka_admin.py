@@ -72,7 +72,9 @@ def _wait_for_tcp(bootstrap_servers: str, timeout_s: float) -> None:
 
 class _FirstErrors(logging.Handler):
     """Keeps what kafka-python logs about failed connections: its bootstrap only raises a
-    bare timeout, and the reason (bad credentials, TLS) is in these log records alone."""
+    bare timeout, and the reason (bad credentials, TLS) is in these log records alone.
+    The texts matched in _explain are kafka-python 3.0.12's; with other versions the
+    sentence may fall back to the generic one."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -114,8 +116,9 @@ def _explain(messages: list[str], bootstrap_servers: str, config: KafkaClientCon
     reached_kafka = re.search(r"broker_version=\(\d", text) is not None
     if ("AuthenticationFailed" in text
             or (config.uses_sasl and not tls_failed and reached_kafka)):
-        return (f"O Kafka em {bootstrap_servers} recusou as credenciais (usuário "
-                f"{config.username}): confira usuário e senha na configuração do Kafka{where}.")
+        return (f"O Kafka em {bootstrap_servers} recusou a autenticação (usuário "
+                f"{config.username}, {config.sasl_mechanism}): confira usuário, senha e "
+                f"sasl.mechanism na configuração do Kafka{where}.")
     if "UnsupportedSaslMechanism" in text or "IllegalSaslState" in text:
         return (f"O Kafka em {bootstrap_servers} não aceita o mecanismo SASL "
                 f"{config.sasl_mechanism}: ajuste sasl.mechanism{where}.")
