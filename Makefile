@@ -11,6 +11,10 @@ KAFKA_FLAGS = --port $(KAFKA_PORT) --security $(KAFKA_SECURITY) --brokers $(KAFK
 SPARK_MASTER_PORT ?= 7077
 SPARK_WEBUI_PORT ?= 8080
 RATE ?= 200
+# Local PostgreSQL (make db-up) and the dashboard (make painel); both on 127.0.0.1 unless
+# POSTGRES_HOST / PAINEL_HOST say otherwise.
+POSTGRES_PORT ?= 5432
+PAINEL_PORT ?= 8501
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 
@@ -21,6 +25,8 @@ help:
 	@echo "make test          todos os testes (unidade e integração com Kafka real)"
 	@echo "make kafka-up      inicia o Kafka local em $(BOOTSTRAP) (make kafka-down para parar)"
 	@echo "                   KAFKA_SECURITY=sasl_ssl: SASL_SSL (SCRAM) e .kafka/cliente.properties; KAFKA_BROKERS=3: três brokers"
+	@echo "make db-up         inicia o PostgreSQL local em 127.0.0.1:$(POSTGRES_PORT) e mostra a URL (make db-down para parar)"
+	@echo "make painel        painel ao vivo em http://127.0.0.1:$(PAINEL_PORT) (VENDAS_BANCO, ou o PostgreSQL local)"
 	@echo "make spark-up      cluster Spark standalone local (master + 2 workers; make spark-down para parar)"
 	@echo "make bench-producer | bench-consumer | bench-latency | bench-scaling   benchmarks (resultados em bench/results/)"
 	@echo "                    BENCH_ARGS=\"--quick\" (ou --orders N, --repeat N...) passa opções ao benchmark"
@@ -52,6 +58,26 @@ spark-down: venv
 
 spark-status: venv
 	@$(PY) -m vendas.local_spark status --port $(SPARK_MASTER_PORT) --webui-port $(SPARK_WEBUI_PORT)
+
+.PHONY: db-up db-down db-status painel
+
+db-up: venv
+	@$(PY) -m vendas.local_postgres up --port $(POSTGRES_PORT)
+
+db-down: venv
+	@$(PY) -m vendas.local_postgres down --port $(POSTGRES_PORT)
+
+db-status: venv
+	@$(PY) -m vendas.local_postgres status --port $(POSTGRES_PORT)
+
+# The dashboard over $$VENDAS_BANCO, or over the local PostgreSQL (started if needed).
+painel: venv
+	@if [ -z "$$VENDAS_BANCO" ]; then \
+		$(PY) -m vendas.local_postgres up --port $(POSTGRES_PORT) >/dev/null || exit 2; \
+		VENDAS_BANCO="$$($(PY) -m vendas.local_postgres url --port $(POSTGRES_PORT))" || exit 2; \
+		export VENDAS_BANCO; \
+	fi; \
+	$(PY) painel_vendas.py --porta $(PAINEL_PORT)
 
 demo: kafka-up
 	@$(PY) -m vendas.demo --bootstrap-servers $(BOOTSTRAP) --rate $(RATE)
