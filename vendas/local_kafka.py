@@ -525,6 +525,33 @@ class LocalKafka:
             node.kill()
 
 
+def _ports_free(host: str, first: int, count: int) -> bool:
+    socks = []
+    try:
+        for port in range(first, first + count):
+            sock = socket.socket()
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def _free_port_run(host: str, count: int) -> int:
+    """The first of `count` consecutive free ports."""
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind((host, 0))
+            first = sock.getsockname()[1]
+        if first + count <= 65535 and _ports_free(host, first, count):
+            return first
+    raise UserError(f"Não há {count} portas livres consecutivas para os controllers do Kafka.")
+
+
 def _wait_exit(pid: int, timeout_s: float) -> bool:
     """Wait for a process to end, reaping it if it is our child (else it stays a zombie)."""
     deadline = time.monotonic() + timeout_s
@@ -558,10 +585,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging()
     try:
-        # brokers on port, port+1, ...; their controllers right after them
-        kafka = LocalKafka(args.dir.resolve(), port=args.port,
-                           controller_port=args.port + args.brokers,
+        # brokers on port, port+1, ...; their controllers right after them, or on other
+        # free ports when those are taken (clients never see the controllers)
+        controller_port = args.port + args.brokers
+        kafka = LocalKafka(args.dir.resolve(), port=args.port, controller_port=controller_port,
                            security=args.security.lower(), brokers=args.brokers)
+        if (args.acao == "up" and all(node.pid() is None for node in kafka.nodes)
+                and not _ports_free(kafka.host, controller_port, args.brokers)):
+            kafka = LocalKafka(args.dir.resolve(), port=args.port,
+                               controller_port=_free_port_run(kafka.host, args.brokers),
+                               security=args.security.lower(), brokers=args.brokers)
         if args.acao == "up":
             kafka.up()
         elif args.acao == "down":
