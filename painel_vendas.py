@@ -9,9 +9,7 @@ O mesmo arquivo é o script que o Streamlit executa (streamlit run painel_vendas
 
 from __future__ import annotations
 
-import sys
-
 from vendas.painel import main
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

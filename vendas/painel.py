@@ -206,7 +206,7 @@ def bar_chart(rows: list[dict[str, object]], measure: str, label: str, color: st
             ),
         ),
         # room on the right for the labels
-        x=alt.X(f"{measure}:Q", axis=None, scale=alt.Scale(domain=[0, biggest * 1.3], nice=False)),
+        x=alt.X(f"{measure}:Q", axis=None, scale=alt.Scale(domain=[0, biggest * 1.5], nice=False)),
     )
     bars = base.mark_bar(color=color, cornerRadiusEnd=3, height=20).encode(
         tooltip=[
@@ -368,12 +368,13 @@ def _escape_markdown(text: object) -> str:
     return "".join("\\" + ch if ch in _MARKDOWN_PUNCTUATION else ch for ch in visible(text))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """The entry script: the page under Streamlit, else the launcher."""
+def main(argv: list[str] | None = None) -> None:
+    """The entry script: the page under Streamlit (the script must not exit there), else the
+    launcher, which exits with its code."""
     if _inside_streamlit():
         page()
-        return 0
-    return serve(argv)
+    else:
+        sys.exit(serve(argv))
 
 
 def _inside_streamlit() -> bool:
