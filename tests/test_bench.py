@@ -58,6 +58,7 @@ def test_producer_benchmark_compares_with_the_original_loop(kafka_bootstrap, tmp
         ("original-nosso", "300")]
 
 
+@pytest.mark.timeout(1200)  # two cold Spark processes and a session, on a busy machine
 def test_consumer_benchmark_compares_with_the_plain_query(kafka_bootstrap, tmp_path):
     result = run_bench("consumer", kafka_bootstrap, "--quick", "--orders", "2000",
                        "--max-offsets-per-trigger", "1000", "--out", str(tmp_path),
