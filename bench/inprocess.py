@@ -130,7 +130,7 @@ def _drain(spark: SparkSession, source: str, loaded: LoadedOrders, checkpoint: P
     failures = [q.exception() for q in running.queries if q.exception() is not None]
     if failures:
         raise BenchmarkError(f"{LABELS[source]}: a consulta falhou: {failures[0]}")
-    totals = running.printer.final()
+    totals = running.batches.totals
     check_totals(LABELS[source], loaded, totals_table(totals), totals.pedidos,
                  totals.total_rejeitadas)
     progress = running.queries[0].recentProgress

@@ -43,7 +43,7 @@ from bench.errors import BenchmarkError
 from bench.machine import MachineInfo, load_average, machine_line
 from bench.metrics import Progress, median, offsets_of, percentile
 from bench.results import REPO_ROOT, Row, write_results
-from bench.runner import bench_parser, run_with_spark
+from bench.runner import bench_parser, parse_sized, run_with_spark
 from bench.topics import create_topic, drop_topics, new_topic_name
 from vendas.cli import non_negative_float, positive_float, positive_int
 from vendas.consumer import ConsumerOptions, start
@@ -208,7 +208,7 @@ def run_trigger(spark: SparkSession, args: argparse.Namespace, trigger: float, w
     failures = [q.exception() for q in running.queries if q.exception() is not None]
     if failures:
         raise BenchmarkError(f"o consumidor falhou: {failures[0]}")
-    totals = running.printer.final()
+    totals = running.batches.totals
     if totals.pedidos != count or totals.total_rejeitadas:
         raise BenchmarkError(f"o consumidor contou {totals.pedidos} pedidos "
                              f"({totals.total_rejeitadas} rejeitados); esperava {count}")
@@ -267,7 +267,8 @@ def float_list(text: str) -> list[float]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = bench_parser("python -m bench.latency", __doc__)
+    parser = bench_parser("python -m bench.latency", __doc__,
+                          "200 pedidos/s por 8 s, só o trigger de 1 s, sem aquecimento")
     parser.add_argument("--rate", type=positive_float, default=None,
                         help=f"pedidos por segundo do produtor (padrão: {FULL['rate']:g})")
     parser.add_argument("--seconds", type=positive_float, default=None,
@@ -282,15 +283,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--jvm-warmup-seconds", type=non_negative_float, default=None,
                         help="execução não medida antes da primeira, para aquecer a JVM "
                              f"(0: sem; padrão: {FULL['jvm_warmup_seconds']:g})")
-    parser.add_argument("--quick", action="store_true",
-                        help="tamanho de teste rápido (200 pedidos/s por 8 s, trigger de 1 s)")
     parser.add_argument("--partitions", type=positive_int, default=2,
                         help="partições do tópico (padrão: %(default)s)")
-    parser.add_argument("--seed", type=int, default=1, help="semente (padrão: %(default)s)")
-    args = parser.parse_args(argv)
-    for key, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    args = parse_sized(parser, argv, QUICK, FULL)
     if args.warmup_seconds >= args.seconds:
         parser.error("--warmup-seconds deve ser menor que --seconds")
     return args

@@ -25,6 +25,7 @@ from tests.kafka_io import (
 )
 from tests.kafka_records import as_bytes
 from tests.waiting import wait_until
+from vendas.consumer import ORDERS_QUERY
 
 pytestmark = pytest.mark.integration
 
@@ -88,7 +89,7 @@ def test_malformed_originals_and_replays_all_accounted_for(kafka_bootstrap, new_
 
 
 def _commits(checkpoint: Path) -> list[int]:
-    commits = checkpoint / "totais" / "commits"
+    commits = checkpoint / ORDERS_QUERY / "commits"
     if not commits.exists():
         return []
     return sorted(int(p.name) for p in commits.iterdir() if p.name.isdigit())

@@ -11,6 +11,7 @@ import pytest
 
 from tests.kafka_io import REPO_ROOT, cli_env
 from tests.waiting import wait_until
+from vendas.consumer import ORDERS_QUERY
 
 pytestmark = pytest.mark.integration
 
@@ -39,4 +40,4 @@ def test_demo_shows_totals_then_stops_cleanly_on_ctrl_c(kafka_bootstrap, new_top
     assert "Resumo:" in text and ", 0 falhas" in text  # the producer flushed and summed up
     assert "Totais por produto (até o lote" in text  # the consumer printed its final table
     assert "Traceback" not in text
-    assert (tmp_path / ".checkpoints" / topic / "totais" / "commits").is_dir()
+    assert (tmp_path / ".checkpoints" / topic / ORDERS_QUERY / "commits").is_dir()

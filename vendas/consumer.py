@@ -1,11 +1,11 @@
-"""The consumer's wiring: Kafka source -> validated orders -> two streaming queries.
+"""The consumer's wiring: Kafka source -> validated orders -> one streaming query.
 
-- totais: de-duplicate, explode, sum per product (plus rejection counts) in checkpointed
-  state, complete mode; each result is printed as a table. Exactly once for the numbers.
-- rejeitadas: rejected records, untouched, to the dead-letter topic with reason headers
-  (at least once: a rerun after a crash may write a dead letter twice, never loses one).
-
-Each query has its own checkpoint under --checkpoint, so either can be restarted alone.
+- pedidos: each record read and parsed once, de-duplicated by id_ordem in checkpointed
+  state; each micro-batch is summed into the running totals, fenced by batch id (exactly
+  once for the numbers), and its rejected records go, untouched, to the dead-letter topic
+  with reason headers (at least once: a rerun after a crash may write a dead letter
+  twice, never loses one). See vendas.batches.
+- janelas (with --window): totals per event-time window, a query of its own.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from vendas import contract as c
+from vendas.batches import BatchProcessor
 from vendas.broker_watch import BrokerWatch
 from vendas.checkpoints import (
     check_offsets,
@@ -35,21 +36,13 @@ from vendas.signals import StopSignals
 from vendas.sinks import DeadLetterWriter, TotalsPrinter, WindowPrinter
 from vendas.spark_session import build_session
 from vendas.terminal import visible
-from vendas.transforms import (
-    aggregate_ledger,
-    dead_letters,
-    deduplicate_orders,
-    ledger_entries,
-    parse_orders,
-    windowed_totals,
-)
+from vendas.totals_log import TotalsLog
+from vendas.transforms import deduplicate_orders, parse_orders, windowed_totals
 
 log = logging.getLogger(__name__)
 
-TOTALS_QUERY = "totais"
-DEAD_LETTER_QUERY = "rejeitadas"
+ORDERS_QUERY = "pedidos"
 WINDOWS_QUERY = "janelas"
-LAST_RESULT_FILE = "ultimo_resultado.json"
 
 
 @dataclass
@@ -130,7 +123,7 @@ def check_checkpoint(options: ConsumerOptions) -> None:
     local_dir = options.local_checkpoint_dir
     if local_dir is None:
         return  # shared storage (hdfs://, s3a://): Spark itself reads and checks it
-    for query in (TOTALS_QUERY, DEAD_LETTER_QUERY, WINDOWS_QUERY):
+    for query in (ORDERS_QUERY, WINDOWS_QUERY):
         saved = last_source_offsets(local_dir / query)
         if saved is not None:
             check_offsets(str(local_dir), saved, options.topic,
@@ -156,8 +149,11 @@ def kafka_records(spark: SparkSession, options: ConsumerOptions) -> DataFrame:
 @dataclass
 class RunningConsumer:
     queries: list[StreamingQuery]
-    printer: TotalsPrinter
-    dead_letter_writer: DeadLetterWriter
+    batches: BatchProcessor
+
+    @property
+    def printer(self) -> TotalsPrinter:
+        return self.batches.printer
 
     def stop(self, batch_timeout_s: float = 60.0) -> None:
         """Stop between batches when possible: interrupting a batch in the middle of its
@@ -179,36 +175,29 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
     """
     orders = parse_orders(records if records is not None else kafka_records(spark, options))
     checkpoint = options.checkpoint_location
-    local_dir = make_local_checkpoint_dir(options)
+    make_local_checkpoint_dir(options)
     trigger = (
         {"availableNow": True}
         if options.available_now
         else {"processingTime": f"{options.trigger_seconds} seconds"}
     )
-    printer = TotalsPrinter(local_dir / LAST_RESULT_FILE if local_dir else None,
-                            print_each_batch=not options.available_now,
-                            store=store)
-    totals = aggregate_ledger(ledger_entries(deduplicate_orders(orders, options.dedup_window)))
-    totals_query = (
-        totals.writeStream.queryName(TOTALS_QUERY)
-        .outputMode("complete")
-        .foreachBatch(printer)
-        .option("checkpointLocation", f"{checkpoint}/{TOTALS_QUERY}")
+    batches = BatchProcessor(
+        TotalsLog(checkpoint, spark),
+        TotalsPrinter(print_each_batch=not options.available_now, store=store),
+        DeadLetterWriter(options.bootstrap_servers, options.dlq_topic,
+                         options.spark_kafka_options),
+    )
+    orders_query = (
+        deduplicate_orders(orders, options.dedup_window)
+        .writeStream.queryName(ORDERS_QUERY)
+        .foreachBatch(batches)
+        .option("checkpointLocation", f"{checkpoint}/{ORDERS_QUERY}")
         .trigger(**trigger)
         .start()
     )
-    if printer.database is not None:
-        printer.database.bind(totals_query.id)
-    writer = DeadLetterWriter(options.bootstrap_servers, options.dlq_topic,
-                              options.spark_kafka_options)
-    dlq_query = (
-        dead_letters(orders).writeStream.queryName(DEAD_LETTER_QUERY)
-        .foreachBatch(writer)
-        .option("checkpointLocation", f"{checkpoint}/{DEAD_LETTER_QUERY}")
-        .trigger(**trigger)
-        .start()
-    )
-    queries = [totals_query, dlq_query]
+    if batches.printer.database is not None:
+        batches.printer.database.bind(orders_query.id)
+    queries = [orders_query]
     if options.window:
         queries.append(
             windowed_totals(orders, options.window, options.watermark)
@@ -221,7 +210,7 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
         )
     log.info("Consumindo %s em %s (checkpoint: %s).", options.topic, options.bootstrap_servers,
              checkpoint)
-    return RunningConsumer(queries, printer, writer)
+    return RunningConsumer(queries, batches)
 
 
 def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
@@ -260,8 +249,8 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
                 "o checkpoint para recomeçar do início, ou use outro --checkpoint."
             )
         raise UserError(f"A consulta parou com erro: {_first_line(failures[0])}")
-    totals = running.printer.final()
-    batch = running.printer.last_batch
+    totals = running.batches.totals
+    batch = running.batches.last_batch
     header = "Totais por produto" + (f" (até o lote {batch})" if batch is not None else "")
     print(f"\n{header}:\n{format_table(totals)}", flush=True)
 

@@ -1,7 +1,7 @@
-"""Where the consumer's results go: foreachBatch sinks of its streaming queries.
+"""Where the consumer's results go, batch after batch (see vendas.batches).
 
-- TotalsPrinter: the running totals, printed as a table and kept beside the checkpoint;
-  with --banco, also written to PostgreSQL by DatabaseSink (exactly once).
+- TotalsPrinter: the running totals, printed as a table when they change; with --banco,
+  also written to PostgreSQL by DatabaseSink (exactly once).
 - DeadLetterWriter: rejected records, untouched, to the dead-letter topic.
 - WindowPrinter: per event-time window totals, printed as they change.
 """
@@ -9,11 +9,8 @@
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 import threading
 from collections.abc import Callable
-from pathlib import Path
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
@@ -21,47 +18,38 @@ from pyspark.sql import functions as F
 from vendas.database import DatabaseUnavailable, TotalsStore
 from vendas.report import format_table, format_windows
 from vendas.terminal import visible
-from vendas.totals import Totals, totals_from_ledger
+from vendas.totals import Totals
 
 log = logging.getLogger(__name__)
 
 
 class TotalsPrinter:
-    """Sink of the totals query: prints the table when it changes.
+    """The running totals after each batch: printed as a table when they change.
 
-    The console sink is not fault tolerant; the numbers survive restarts through the
-    checkpointed state, and the last table is also kept beside the checkpoint so that a
-    run with nothing new to read can still show it.
+    The console is not fault tolerant; the numbers survive restarts through the
+    checkpoint (vendas.totals_log), which also lets a run with nothing new to read show
+    the last table.
     """
 
-    def __init__(self, result_file: Path | None, print_each_batch: bool,
-                 out: Callable[[str], None] = print, store: TotalsStore | None = None):
-        self.result_file = result_file
+    def __init__(self, print_each_batch: bool, out: Callable[[str], None] = print,
+                 store: TotalsStore | None = None):
         self.print_each_batch = print_each_batch
         self.out = out
         self.last: Totals | None = None
         self.last_batch: int | None = None
         self.database = DatabaseSink(store) if store is not None else None
 
-    def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        totals = totals_from_ledger(batch.collect())
+    def show(self, totals: Totals, batch_id: int) -> None:
         if self.database is not None:  # before printing: the console never runs ahead of it
             self.database(totals, batch_id)
         changed = totals != self.last
         self.last, self.last_batch = totals, batch_id
         if changed:
-            if self.result_file is not None:
-                write_atomically(self.result_file, totals.to_json(batch_id))
             if self.print_each_batch:
                 self.out(f"\nTotais por produto (lote {batch_id}):\n{format_table(totals)}")
             else:  # --available-now: one table at the end, progress meanwhile
                 log.info("Lote %d: %d pedidos contados até agora.", batch_id, totals.pedidos)
 
-    def final(self) -> Totals:
-        """The latest totals: this run's, else the ones saved by an earlier run."""
-        if self.last is None and self.result_file is not None and self.result_file.exists():
-            self.last, self.last_batch = Totals.from_json(self.result_file.read_text())
-        return self.last or Totals()
 
 
 class DatabaseSink:
@@ -108,27 +96,21 @@ class DeadLetterWriter:
                                if k.startswith("kafka.")}
         self.written = 0
 
-    def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        batch.persist()
-        try:
-            counts = {r["motivo"]: r["count"] for r in batch.groupBy("motivo").count().collect()}
-            if not counts:
-                return
-            (
-                batch.select("key", "value", "headers")
-                .write.format("kafka")
-                .options(**self.client_options)
-                .option("kafka.bootstrap.servers", self.bootstrap_servers)
-                .option("topic", self.dlq_topic)
-                .save()
-            )
-            total = sum(counts.values())
-            self.written += total
-            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
-            log.info("Lote %d: %d mensagens rejeitadas enviadas a %s (%s).",
-                     batch_id, total, self.dlq_topic, visible(reasons))
-        finally:
-            batch.unpersist()
+    def write(self, letters: DataFrame, batch_id: int, counts: dict[str, int]) -> None:
+        """Write `letters` (transforms.dead_letters of a batch, `counts` of them by reason)."""
+        (
+            letters.select("key", "value", "headers")
+            .write.format("kafka")
+            .options(**self.client_options)
+            .option("kafka.bootstrap.servers", self.bootstrap_servers)
+            .option("topic", self.dlq_topic)
+            .save()
+        )
+        total = sum(counts.values())
+        self.written += total
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+        log.info("Lote %d: %d mensagens rejeitadas enviadas a %s (%s).",
+                 batch_id, total, self.dlq_topic, visible(reasons))
 
 
 class WindowPrinter:
@@ -146,11 +128,3 @@ class WindowPrinter:
         ).collect()
         if rows:
             self.out(f"\nJanelas atualizadas (lote {batch_id}):\n{format_windows(rows)}")
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` so that a crash leaves the old or the new file, whole."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    os.replace(tmp, path)

@@ -36,6 +36,26 @@ class Totals:
     def total_rejeitadas(self) -> int:
         return sum(self.rejeitadas.values())
 
+    def plus(self, batch: Totals) -> Totals:
+        """These totals with one more batch's counted in. A value stays None only while no
+        order with unit prices sold the product, as SQL's SUM ignores nulls."""
+        products = {p.produto: p for p in self.produtos}
+        for new in batch.produtos:
+            old = products.get(new.produto)
+            if old is None:
+                products[new.produto] = new
+                continue
+            values = [v for v in (old.valor_total, new.valor_total) if v is not None]
+            products[new.produto] = ProductTotal(
+                new.produto, old.quantidade_total + new.quantidade_total,
+                sum(values) if values else None)
+        rejected = dict(self.rejeitadas)
+        for reason, count in batch.rejeitadas.items():
+            rejected[reason] = rejected.get(reason, 0) + count
+        return Totals(sorted_products(products.values()), self.pedidos + batch.pedidos,
+                      self.valor_nao_atribuido + batch.valor_nao_atribuido,
+                      dict(sorted(rejected.items())))
+
     def to_json(self, batch_id: int) -> str:
         """The totals and the batch they belong to, money as exact decimal strings."""
         data = asdict(self)
@@ -67,6 +87,10 @@ def totals_from_ledger(rows: Iterable[Row]) -> Totals:
             unattributed += row["valor_nao_atribuido"] or 0
         elif row["tipo"] == LEDGER_REJECTION:
             rejected[row["chave"]] = int(row["quantidade_total"])
-    products.sort(key=lambda p: (p.valor_total is None, -(p.valor_total or 0),
-                                 -p.quantidade_total, p.produto))
-    return Totals(products, orders, unattributed, dict(sorted(rejected.items())))
+    return Totals(sorted_products(products), orders, unattributed, dict(sorted(rejected.items())))
+
+
+def sorted_products(products: Iterable[ProductTotal]) -> list[ProductTotal]:
+    """By value, highest first; products without a known value last."""
+    return sorted(products, key=lambda p: (p.valor_total is None, -(p.valor_total or 0),
+                                           -p.quantidade_total, p.produto))
