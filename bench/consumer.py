@@ -33,16 +33,20 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from bench.cold import LABELS as COLD_LABELS
-from bench.cold import LAUNCHERS, ColdRun, ColdSettings, run_cold
-from bench.cold import OURS as COLD_OURS
-from bench.cold import PLAIN as COLD_PLAIN
+from bench import cold
 from bench.inprocess import FILES, KAFKA, LABELS, PLAIN, Drain, DrainSettings, drain
 from bench.machine import MachineInfo, machine_info, machine_line
-from bench.metrics import STATE_LABELS, StateFigures, median, relative_rate
+from bench.metrics import median, relative_rate
 from bench.orders import LoadedOrders, load_orders
-from bench.results import Row, fmt_mib, thousands_axis, write_results
-from bench.runner import bench_parser, quiet_logs, run_guarded, scratch_dir, spark_session
+from bench.results import Row, fmt_mib, state_text, thousands_axis, write_results
+from bench.runner import (
+    bench_parser,
+    parse_sized,
+    quiet_logs,
+    run_guarded,
+    scratch_dir,
+    spark_session,
+)
 from bench.topics import new_topic_name
 from vendas.cli import key_value, positive_int
 from vendas.consumer import ConsumerOptions
@@ -50,7 +54,7 @@ from vendas.formatting import fmt_float, fmt_int
 from vendas.kafka_admin import wait_for_broker
 
 IN_PROCESS = (KAFKA, FILES, PLAIN)
-WHOLE_PROCESS = (COLD_OURS, COLD_PLAIN)
+WHOLE_PROCESS = (cold.OURS, cold.PLAIN)
 TARGET_WHOLE_PROCESS = 0.8
 TARGET_IN_PROCESS = 0.5
 PARTS = ("processo", "interno")
@@ -81,11 +85,6 @@ def drain_settings(args: argparse.Namespace) -> DrainSettings:
     return DrainSettings(args.max_offsets_per_trigger, kafka_options, args.lines_per_file)
 
 
-def state_text(state: StateFigures) -> str:
-    return "; ".join(f"{STATE_LABELS.get(name, name)}: {fmt_int(s['linhas'])} linhas, "
-                     f"{fmt_mib(s['memoria'])}" for name, s in state.items()) or "-"
-
-
 def rotated(items: Sequence[str], repeat: int) -> list[str]:
     """Repetition r starts at item r-1: each strategy takes each place in turn."""
     shift = (repeat - 1) % len(items)
@@ -95,17 +94,18 @@ def rotated(items: Sequence[str], repeat: int) -> list[str]:
 # --- whole process -----------------------------------------------------------------------
 
 def whole_process(args: argparse.Namespace, data: LoadedOrders, work: Path,
-                  settings: DrainSettings) -> list[ColdRun]:
-    cold = ColdSettings(args.launcher, args.bootstrap_servers, settings.max_offsets_per_trigger,
-                        settings.files_per_trigger, tuple(args.kafka_option), args.timeout)
+                  settings: DrainSettings) -> list[cold.ColdRun]:
+    process = cold.ColdSettings(args.launcher, args.bootstrap_servers,
+                                settings.max_offsets_per_trigger, settings.files_per_trigger,
+                                tuple(args.kafka_option), args.timeout)
     print(f"\nProcesso inteiro ({args.launcher}, um processo novo por execução, "
           f"alternados):", flush=True)
     runs = []
     for repeat in range(1, args.repeat + 1):
         for strategy in rotated(WHOLE_PROCESS, repeat):
-            run = run_cold(strategy, data, work, cold)
+            run = cold.run_cold(strategy, data, work, process)
             runs.append(run)
-            print(f"  {COLD_LABELS[strategy]:<18} execução {repeat}: "
+            print(f"  {cold.LABELS[strategy]:<18} execução {repeat}: "
                   f"{fmt_float(run.timing.seconds):>7} s, {fmt_int(run.timing.rate):>7} "
                   f"pedidos/s (carga {fmt_float(run.load, 1)})", flush=True)
     return runs
@@ -140,7 +140,7 @@ def target_text(ratio: float, target: float) -> str:
     return f"{fmt_float(ratio, 2)} (meta >= {fmt_float(target, 1)}: {verdict})"
 
 
-def report(args: argparse.Namespace, data: LoadedOrders, cold_runs: list[ColdRun],
+def report(args: argparse.Namespace, data: LoadedOrders, cold_runs: list[cold.ColdRun],
            drains: list[tuple[int, Drain]], machine: MachineInfo) -> None:
     rows: list[Row] = []
     summary: dict[str, str | int | float] = {
@@ -154,11 +154,11 @@ def report(args: argparse.Namespace, data: LoadedOrders, cold_runs: list[ColdRun
               f"mediana de {args.repeat}):")
         for strategy in WHOLE_PROCESS:
             seconds = median(cold_seconds[strategy])
-            print(f"  {COLD_LABELS[strategy]:<18} {fmt_float(seconds):>7} s "
+            print(f"  {cold.LABELS[strategy]:<18} {fmt_float(seconds):>7} s "
                   f"{fmt_int(data.orders / seconds):>8} pedidos/s")
             summary[f"processo_{strategy}_segundos"] = round(seconds, 3)
-        ratio = median(cold_seconds[COLD_PLAIN]) / median(cold_seconds[COLD_OURS])
-        per_run = [p / o for o, p in zip(cold_seconds[COLD_OURS], cold_seconds[COLD_PLAIN])]
+        ratio = median(cold_seconds[cold.PLAIN]) / median(cold_seconds[cold.OURS])
+        per_run = [p / o for o, p in zip(cold_seconds[cold.OURS], cold_seconds[cold.PLAIN])]
         print(f"  nosso relativo à consulta simples: {target_text(ratio, TARGET_WHOLE_PROCESS)}"
               f"; por execução: {', '.join(fmt_float(r, 2) for r in per_run)}")
         summary["razao_processo_inteiro"] = round(ratio, 4)
@@ -213,7 +213,7 @@ def chart(cold_seconds: dict[str, list[float]], rates: dict[str, list[float]], o
           summary: dict[str, str | int | float]) -> Figure:
     figure = Figure(figsize=(11, 4.6))
     left, right = figure.subplots(1, 2)
-    panels = [(left, WHOLE_PROCESS, COLD_LABELS, cold_seconds, "Processo inteiro",
+    panels = [(left, WHOLE_PROCESS, cold.LABELS, cold_seconds, "Processo inteiro",
                "segundos (mediana)", "razao_processo_inteiro", " s"),
               (right, IN_PROCESS, LABELS, rates, "No processo (JVM aquecida)",
                "pedidos por segundo (mediana)", "razao_no_processo", "/s")]
@@ -241,7 +241,8 @@ def chart(cold_seconds: dict[str, list[float]], rates: dict[str, list[float]], o
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     defaults = ConsumerOptions()
-    parser = bench_parser("python -m bench.consumer", __doc__)
+    parser = bench_parser("python -m bench.consumer", __doc__,
+                          "poucos pedidos, uma execução de cada lado, sem aquecimento")
     parser.add_argument("--orders", type=positive_int, default=None,
                         help=f"pedidos no tópico e nos arquivos (padrão: {FULL['orders']}; "
                              f"--quick: {QUICK['orders']})")
@@ -253,13 +254,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lines-per-file", type=positive_int, default=None,
                         help=f"pedidos por arquivo JSON lines (padrão: {FULL['lines_per_file']}; "
                              f"--quick: {QUICK['lines_per_file']})")
-    parser.add_argument("--quick", action="store_true",
-                        help="tamanho de teste rápido (poucos pedidos, uma execução)")
     parser.add_argument("--only", choices=PARTS, default=None,
                         help="mede só o processo inteiro ou só no processo (padrão: os dois)")
-    parser.add_argument("--launcher", choices=LAUNCHERS, default="spark-submit",
+    parser.add_argument("--launcher", choices=cold.LAUNCHERS, default="spark-submit",
                         help="como iniciar os processos inteiros (padrão: %(default)s)")
-    parser.add_argument("--seed", type=int, default=1, help="semente (padrão: %(default)s)")
     parser.add_argument("--partitions", type=positive_int, default=2,
                         help="partições do tópico (padrão: %(default)s)")
     parser.add_argument("--compression", choices=["lz4", "none", "gzip", "zstd", "snappy"],
@@ -278,10 +276,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="onde pôr arquivos e checkpoints temporários "
                              "(padrão: um diretório temporário)")
-    args = parser.parse_args(argv)
-    for key, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    args = parse_sized(parser, argv, QUICK, FULL)
     return args
 
 

@@ -34,7 +34,7 @@ from bench.errors import BenchmarkError
 from bench.machine import machine_info, machine_line
 from bench.metrics import median, stopwatch
 from bench.results import REPO_ROOT, Row, thousands_axis, write_results
-from bench.runner import bench_parser, quiet_logs, run_guarded
+from bench.runner import bench_parser, parse_sized, quiet_logs, run_guarded
 from bench.topics import new_topic_name
 from vendas.cli import positive_int
 from vendas.errors import UserError
@@ -166,7 +166,8 @@ def measure(args: argparse.Namespace, topics: list[str]) -> list[Row]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = bench_parser("python -m bench.producer", __doc__, spark=False)
+    parser = bench_parser("python -m bench.producer", __doc__, "poucos pedidos, uma execução",
+                          spark=False)
     parser.add_argument("--orders", type=positive_int, default=None,
                         help="pedidos por execução de geração e de geração+envio "
                              f"(padrão: {FULL['orders']}; --quick: {QUICK['orders']})")
@@ -174,13 +175,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="pedidos por execução do laço original (padrão: --orders / 10)")
     parser.add_argument("--repeat", type=positive_int, default=None,
                         help=f"repetições (padrão: {FULL['repeat']}; --quick: 1)")
-    parser.add_argument("--quick", action="store_true",
-                        help="tamanho de teste rápido (poucos pedidos, uma execução)")
-    parser.add_argument("--seed", type=int, default=1, help="semente (padrão: %(default)s)")
-    args = parser.parse_args(argv)
-    for key, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    args = parse_sized(parser, argv, QUICK, FULL)
     return args
 
 

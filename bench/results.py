@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from bench.machine import MachineInfo, machine_line
+from bench.metrics import STATE_LABELS, StateFigures
 from vendas.formatting import fmt_float, fmt_int
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,12 @@ Row = Mapping[str, Cell]
 
 def fmt_mib(n_bytes: float) -> str:
     return f"{fmt_int(n_bytes / 2**20)} MiB"
+
+
+def state_text(state: StateFigures) -> str:
+    """Rows and memory per stateful operator, for the output."""
+    return "; ".join(f"{STATE_LABELS.get(name, name)}: {fmt_int(s['linhas'])} linhas, "
+                     f"{fmt_mib(s['memoria'])}" for name, s in state.items()) or "-"
 
 
 def write_results(out: Path, name: str, rows: Sequence[Row], machine: MachineInfo,

@@ -8,7 +8,7 @@ import logging
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,12 +33,18 @@ Measure = Callable[[list[str]], int]
 SparkMeasure = Callable[[SparkSession, MachineInfo, Path, list[str]], int]
 
 
-def bench_parser(prog: str, doc: str, spark: bool = True) -> PortugueseArgumentParser:
-    """A parser with the flags every benchmark has: -b, --out, and for Spark --conf, -v;
-    its description is the first line of the benchmark's docstring."""
+def bench_parser(prog: str, doc: str, quick_help: str, spark: bool = True
+                 ) -> PortugueseArgumentParser:
+    """A parser with the flags every benchmark has: -b, --seed, --quick (what it does:
+    `quick_help`), --out, and for Spark --conf, -v; its description is the first line of
+    the benchmark's docstring. Parse with parse_sized()."""
     parser = PortugueseArgumentParser(prog=prog, description=doc.split("\n")[0])
     parser.add_argument("-b", "--bootstrap-servers", default=DEFAULT_BOOTSTRAP_SERVERS,
                         metavar="HOST:PORTA", help="endereço do Kafka (padrão: %(default)s)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="semente dos pedidos (padrão: %(default)s)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"tamanho de teste rápido ({quick_help})")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR,
                         help="diretório dos resultados: CSV, JSON e PNG (padrão: bench/results)")
     if spark:
@@ -48,6 +54,16 @@ def bench_parser(prog: str, doc: str, spark: bool = True) -> PortugueseArgumentP
         parser.add_argument("-v", "--verbose", action="store_true",
                             help="mostra os avisos do Spark")
     return parser
+
+
+def parse_sized(parser: argparse.ArgumentParser, argv: list[str] | None,
+                quick: Mapping[str, object], full: Mapping[str, object]) -> argparse.Namespace:
+    """Parse; every size option left unset (None) takes its --quick or its full value."""
+    args = parser.parse_args(argv)
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return args
 
 
 def quiet_logs() -> None:

@@ -22,10 +22,10 @@ from pyspark.sql import SparkSession
 
 from bench.inprocess import KAFKA, Drain, DrainSettings, drain
 from bench.machine import MachineInfo, machine_line
-from bench.metrics import STATE_LABELS, StateFigures, median
+from bench.metrics import STATE_LABELS, median
 from bench.orders import LoadedOrders, load_orders
-from bench.results import Row, fmt_mib, millions_axis, thousands_axis, write_results
-from bench.runner import bench_parser, run_with_spark
+from bench.results import Row, millions_axis, state_text, thousands_axis, write_results
+from bench.runner import bench_parser, parse_sized, run_with_spark
 from bench.topics import drop_topics, new_topic_name
 from vendas.cli import positive_int
 from vendas.formatting import fmt_float, fmt_int
@@ -45,11 +45,6 @@ def int_list(text: str) -> list[int]:
     if not values or any(v <= 0 for v in values):
         raise argparse.ArgumentTypeError(f"use inteiros positivos separados por vírgula: {text!r}")
     return values
-
-
-def state_text(state: StateFigures) -> str:
-    return "; ".join(f"{STATE_LABELS.get(name, name)}: {fmt_int(s['linhas'])} linhas, "
-                     f"{fmt_mib(s['memoria'])}" for name, s in state.items()) or "-"
 
 
 def load(args: argparse.Namespace, n: int, partitions: int, topics: list[str]) -> LoadedOrders:
@@ -170,7 +165,8 @@ def chart(drains: dict[tuple[str, int], list[Drain]], args: argparse.Namespace) 
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = bench_parser("python -m bench.scaling", __doc__)
+    parser = bench_parser("python -m bench.scaling", __doc__,
+                          "poucos pedidos, um ponto de cada série")
     parser.add_argument("--partitions", type=int_list, default=None,
                         help="partições na série de partições (padrão: 1,2,4)")
     parser.add_argument("--partition-orders", type=positive_int, default=None,
@@ -183,13 +179,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup-orders", type=int, default=None,
                         help="pedidos do aquecimento não medido (0: sem; padrão: "
                              f"{FULL['warmup_orders']})")
-    parser.add_argument("--quick", action="store_true",
-                        help="tamanho de teste rápido (poucos pedidos, um ponto de cada série)")
-    parser.add_argument("--seed", type=int, default=1, help="semente (padrão: %(default)s)")
-    args = parser.parse_args(argv)
-    for key, value in (QUICK if args.quick else FULL).items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    args = parse_sized(parser, argv, QUICK, FULL)
     return args
 
 
