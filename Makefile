@@ -21,7 +21,7 @@ export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 .PHONY: help venv demo test kafka-up kafka-down kafka-status spark-up spark-down spark-status bench-producer bench-consumer bench-latency bench-scaling clean
 
 help:
-	@echo "make demo          Kafka local + produtor ($(RATE) pedidos/s) + consumidor; Ctrl-C para parar"
+	@echo "make demo          Kafka e PostgreSQL locais + produtor ($(RATE) pedidos/s) + consumidor + painel; Ctrl-C para parar"
 	@echo "make test          todos os testes (unidade e integração com Kafka real)"
 	@echo "make kafka-up      inicia o Kafka local em $(BOOTSTRAP) (make kafka-down para parar)"
 	@echo "                   KAFKA_SECURITY=sasl_ssl: SASL_SSL (SCRAM) e .kafka/cliente.properties; KAFKA_BROKERS=3: três brokers"
@@ -79,8 +79,15 @@ painel: venv
 	fi; \
 	$(PY) painel_vendas.py --porta $(PAINEL_PORT)
 
+# With the totals in PostgreSQL ($$VENDAS_BANCO, or the local one, started if needed) and the
+# dashboard on PAINEL_PORT.
 demo: kafka-up
-	@$(PY) -m vendas.demo --bootstrap-servers $(BOOTSTRAP) --rate $(RATE)
+	@if [ -z "$$VENDAS_BANCO" ]; then \
+		$(PY) -m vendas.local_postgres up --port $(POSTGRES_PORT) >/dev/null || exit 2; \
+		VENDAS_BANCO="$$($(PY) -m vendas.local_postgres url --port $(POSTGRES_PORT))" || exit 2; \
+		export VENDAS_BANCO; \
+	fi; \
+	$(PY) -m vendas.demo --bootstrap-servers $(BOOTSTRAP) --rate $(RATE) --painel-porta $(PAINEL_PORT)
 
 # ruff first: a lint finding fails the run before the slow tests start.
 test: venv

@@ -87,7 +87,7 @@ def serve(argv: list[str] | None = None) -> int:
     try:
         url = database_url(args)
         connect(url, "vendas-painel").close()
-        _ensure_port_free(args.host, args.porta)
+        ensure_port_free(args.host, args.porta)
     except UserError as error:
         return report_user_error(error)
     script = str(Path(__file__).resolve().parent.parent / "painel_vendas.py")
@@ -125,7 +125,7 @@ def serve(argv: list[str] | None = None) -> int:
     return 0  # not reached
 
 
-def _ensure_port_free(host: str, port: int) -> None:
+def ensure_port_free(host: str, port: int) -> None:
     with socket.socket() as sock:
         try:
             sock.bind((host, port))
