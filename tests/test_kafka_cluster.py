@@ -1,5 +1,5 @@
 """Three brokers: topics get replication 3 and min.insync.replicas 2, and kill -9 of a
-broker (one the clients did not bootstrap from, then the one they did) while the producer
+broker (one the producer did not bootstrap from, then the one it did) while the producer
 sends and the consumer runs loses nothing and duplicates nothing."""
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from tests.kafka_io import (
     read_topic,
 )
 from tests.waiting import wait_until
+from vendas.formatting import fmt_int
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
@@ -51,6 +52,9 @@ def _topic_layout(servers: str, topic: str) -> tuple[list[list[int]], str]:
 def test_kill_9_of_a_broker_then_the_bootstrap_one_loses_and_duplicates_nothing(
         kafka_cluster, tmp_path):
     first, second, _ = kafka_cluster.nodes
+    # The producer bootstraps from the first broker alone; Spark opens new Kafka consumers
+    # as tasks move, and a new client needs one listed broker alive: the consumer gets all
+    # three, as on any real cluster.
     bootstrap, everyone = first.address, kafka_cluster.all_servers
     topic = "vendas-tres"
     consumer_log = tmp_path / "consumidor.log"
@@ -60,7 +64,7 @@ def test_kill_9_of_a_broker_then_the_bootstrap_one_loses_and_duplicates_nothing(
     try:
         with open(consumer_log, "w") as out:
             consumer = subprocess.Popen(
-                consumer_command(bootstrap, topic, tmp_path / "ckpt", "--trigger", "1"),
+                consumer_command(everyone, topic, tmp_path / "ckpt", "--trigger", "1"),
                 stdout=out, stderr=subprocess.STDOUT, env=cli_env())
         wait_until(lambda: "Consumindo" in output() or consumer.poll() is not None, 300,
                    "the consumer to start")
@@ -97,9 +101,9 @@ def test_kill_9_of_a_broker_then_the_bootstrap_one_loses_and_duplicates_nothing(
 
         wait_until(back_in_every_isr, 120, "the restarted broker back in every ISR")
         assert producer.poll() is None, "the producer finished before the second kill"
-        first.kill()  # the one both clients bootstrapped from
+        first.kill()  # the one the producer bootstrapped from, first in the consumer's list
         assert producer.wait(300) == 0, producer_log.read_text()[-3000:]
-        assert f"{ORDERS:,} confirmados, 0 falhas".replace(",", ".") in producer_log.read_text()
+        assert f"{fmt_int(ORDERS)} confirmados, 0 falhas" in producer_log.read_text()
 
         wait_until(lambda: f"pedidos contados: {ORDERS};" in output()
                    or consumer.poll() is not None, 300, "the consumer to count every order")
