@@ -178,6 +178,7 @@ class LocalSpark:
         """Start what is not running, wait until every worker is registered; the master URL."""
         java = java_executable()
         self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / ".gitignore").write_text("*\n")  # runtime state, never committed
         env = dict(os.environ, SPARK_HOME=str(SPARK_HOME), JAVA_HOME=str(Path(java).parent.parent),
                    SPARK_DAEMON_MEMORY=DAEMON_MEMORY, SPARK_NO_DAEMONIZE="1")
         env.pop("SPARK_CONF_DIR", None)
