@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +18,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from tests.conftest import REPO_ROOT
 from tests.corpus import expected_totals
 from tests.kafka_io import (
     cli_env,
@@ -27,6 +30,7 @@ from tests.kafka_io import (
 )
 from tests.ports import free_port
 from tests.waiting import wait_until
+from vendas.consumer import ORDERS_QUERY
 from vendas.database import (
     PRODUCTS_TABLE,
     DatabaseUnavailable,
@@ -303,11 +307,20 @@ def test_consumer_table_equals_the_topic_to_the_cent(
     password = psycopg.conninfo.conninfo_to_dict(database_url).get("password")
     assert not password or password not in consumed.stdout + consumed.stderr
 
-    # Run again with nothing new: no batch, nothing changes.
-    before = table(database_url)
-    again = run_consumer(kafka_bootstrap, topic, tmp_path / "ckpt")
-    assert again.returncode == 0, again.stderr[-3000:]
-    assert table(database_url) == before
+    # Spark replays its last batch (same id) when the batch's commit is missing, as after a
+    # crash between the sink and the commit: the database is left exactly as it was.
+    with psycopg.connect(database_url) as conn:
+        before = conn.execute(f"SELECT * FROM {PRODUCTS_TABLE} ORDER BY produto").fetchall()
+    commits = tmp_path / "ckpt" / ORDERS_QUERY / "commits"
+    last = max(int(p.name) for p in commits.iterdir() if p.name.isdigit())
+    (commits / str(last)).unlink()
+    replayed = run_consumer(kafka_bootstrap, topic, tmp_path / "ckpt")
+    assert replayed.returncode == 0, replayed.stderr[-3000:]
+    assert f"Lote {last} já estava no PostgreSQL" in replayed.stderr
+    with psycopg.connect(database_url) as conn:
+        after = conn.execute(f"SELECT * FROM {PRODUCTS_TABLE} ORDER BY produto").fetchall()
+    assert after == before  # atualizado_em and lote included
+    assert progress(database_url) == {next(iter(progress(database_url))): last}
 
 
 @pytest.mark.integration
@@ -387,3 +400,73 @@ def test_consumer_database_errors_are_one_sentence_and_exit_2(
         assert len(errors) == 1 and expected in errors[0], result.stderr[-3000:]
         assert "Traceback" not in result.stderr
         assert secret not in result.stdout + result.stderr
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_demo_with_database_and_dashboard_drains_then_stops(
+    kafka_bootstrap, new_topic, database_url, tmp_path
+):
+    """make demo's orchestrator with a database: Ctrl-C leaves the table equal to the topic."""
+    topic = new_topic("demo-banco")
+    port = free_port()
+    env = dict(cli_env(), PYTHONPATH=str(REPO_ROOT), VENDAS_BANCO=database_url)
+    log_path = tmp_path / "demo.log"
+    with open(log_path, "w") as log_file:
+        demo = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "vendas.demo",
+                "-b",
+                kafka_bootstrap,
+                "--topic",
+                topic,
+                "--rate",
+                "300",
+                "--trigger",
+                "1",
+                "--painel-porta",
+                str(port),
+            ],
+            cwd=tmp_path,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+
+    def output() -> str:
+        return log_path.read_text(errors="replace")
+
+    try:
+        wait_until(lambda: f"Painel ao vivo: http://127.0.0.1:{port}" in output(), 60, "the URL")
+        wait_until(
+            lambda: _has_tables(database_url) and (summary(database_url) or (0,))[0] > 0,
+            240,
+            "a first batch in the database",
+        )
+        wait_until(lambda: _answers(port), 60, "the dashboard")
+        demo.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
+        assert demo.wait(120) == 0, output()[-3000:]
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+    found = re.search(r"Resumo: ([\d.]+) enviados", output())
+    assert found, output()[-3000:]
+    sent = int(found[1].replace(".", ""))
+    assert table_totals(database_url) == expected_from_topic(kafka_bootstrap, topic)
+    assert summary(database_url) == (sent, 0)  # the last batch counted every order sent
+    assert f"pedidos contados: {sent};" in output().split("Totais por produto (até o lote")[-1]
+    assert not _answers(port)  # the dashboard stopped with the demo
+    assert "Traceback" not in output()
+    password = psycopg.conninfo.conninfo_to_dict(database_url).get("password")
+    assert not password or password not in output()
+
+
+def _answers(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
