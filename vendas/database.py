@@ -133,11 +133,14 @@ def connection_error_sentence(url: str, error: BaseException) -> str:
         )
     if "does not exist" in text and "database" in text:
         return f"O banco de dados de {where} não existe: crie-o (CREATE DATABASE) ou corrija a URL."
-    detail = _last_server_line(text)
-    return (
-        f"Não foi possível conectar ao PostgreSQL em {where} ({detail}): "
-        "ele está rodando? (make db-up)"
-    )
+    prefix = f"Não foi possível conectar ao PostgreSQL em {where}"
+    if "Connection refused" in text or "accepting TCP/IP connections" in text:
+        return f"{prefix}: nada responde nessa porta; ele está rodando? (make db-up inicia o local)"
+    if "could not translate host name" in text or "failed to resolve host" in text:
+        return f"{prefix}: o nome do host não foi encontrado; confira a URL do banco."
+    if "timeout expired" in text:
+        return f"{prefix}: sem resposta em {CONNECT_TIMEOUT_S} s; confira host, porta e firewall."
+    return f"{prefix} ({_last_server_line(text)}); confira a URL do banco."
 
 
 def _last_server_line(text: str) -> str:
