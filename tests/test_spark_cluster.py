@@ -44,6 +44,10 @@ def test_consumer_on_a_spark_cluster_survives_a_worker_killed(spark_cluster, kaf
         str(REPO_ROOT / "consumidor_vendas.py"), "-b", kafka_bootstrap, "--topic", topic,
         "--dlq-topic", f"{topic}-dlq", "--checkpoint", str(checkpoint), "--available-now",
         "--max-offsets-per-trigger", str(PER_BATCH),
+        # repeated for the consumer's own session: vendas.spark_session.build_session reads
+        # spark-submit's conf before pyspark is connected to the JVM, sees no master, and
+        # would run in local mode (the master's application list below catches that)
+        "--conf", f"spark.master={spark_cluster.master_url}",
     ]
     log_path = tmp_path / "consumidor.log"
     with open(log_path, "w") as out:
@@ -68,7 +72,7 @@ def test_consumer_on_a_spark_cluster_survives_a_worker_killed(spark_cluster, kaf
     # it really ran on the cluster: the master saw the application and both workers
     status = json.loads(_get(f"{spark_cluster.webui_url}/json/"))
     apps = status.get("completedapps", []) + status.get("activeapps", [])
-    assert apps, status
+    assert apps, "the consumer ran in local mode, not on the cluster"
 
 
 def _get(url: str) -> str:
