@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pyspark
+from pyspark import SparkConf, SparkContext
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
@@ -54,9 +55,15 @@ LOCAL_DEFAULTS: dict[str, str] = {
 
 
 def _submitted_conf() -> dict[str, str]:
-    """The conf spark-submit passed down (empty under plain python)."""
-    from pyspark import SparkConf
+    """The conf spark-submit passed down (empty under plain python).
 
+    Under spark-submit the JVM is already running and PYSPARK_GATEWAY_PORT says where; a
+    SparkConf reads the submitted settings only once pyspark is connected to it, and
+    pyspark has no public call that connects without creating the SparkContext itself.
+    """
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        return {}
+    SparkContext._ensure_initialized()
     return dict(SparkConf().getAll())
 
 
