@@ -22,7 +22,7 @@ from vendas.spark_session import KAFKA_CONNECTOR
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
 ORDERS = 10_000
-PER_BATCH = 1_000  # ten batches: the kill lands mid-run
+PER_BATCH = 2_000  # five batches: the kill lands mid-run
 
 
 def _commits(checkpoint: Path) -> int:
