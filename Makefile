@@ -87,7 +87,8 @@ demo: kafka-up
 		VENDAS_BANCO="$$($(PY) -m vendas.local_postgres url --port $(POSTGRES_PORT))" || exit 2; \
 		export VENDAS_BANCO; \
 	fi; \
-	$(PY) -m vendas.demo --bootstrap-servers $(BOOTSTRAP) --rate $(RATE) --painel-porta $(PAINEL_PORT)
+	$(PY) -m vendas.demo --kafka-config .kafka/cliente.properties --rate $(RATE) \
+		--painel-porta $(PAINEL_PORT)
 
 # ruff first: a lint finding fails the run before the slow tests start.
 test: venv

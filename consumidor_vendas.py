@@ -44,7 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "bootstrap.servers de --kafka-config, ou "
                              f"{defaults.bootstrap_servers})")
     kafka_config.add_cli_option(parser)
-    parser.add_argument("-t", "--topic", default=defaults.topic, metavar="NOME", help="tópico dos pedidos (padrão: %(default)s)")
+    parser.add_argument("-t", "--topic", default=defaults.topic, metavar="NOME",
+                        help="tópico dos pedidos (padrão: %(default)s)")
     parser.add_argument("--dlq-topic", default=defaults.dlq_topic, metavar="NOME",
                         help="tópico das mensagens rejeitadas (padrão: %(default)s)")
     parser.add_argument("--starting-offsets", choices=["earliest", "latest"],
@@ -63,14 +64,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="processa o que o tópico tem agora, mostra a tabela final e termina")
     parser.add_argument("--dedup-window", type=duration, default=defaults.dedup_window,
                         metavar="DURAÇÃO",
-                        help="por quanto tempo um id_ordem repetido é reconhecido (padrão: %(default)s)")
+                        help="por quanto tempo um id_ordem repetido é reconhecido "
+                             "(padrão: %(default)s)")
     parser.add_argument("--window", type=duration, default=defaults.window, metavar="DURAÇÃO",
                         help="mostra também totais por janela de data_hora, ex.: \"1 minute\"")
     parser.add_argument("--watermark", type=duration, default=defaults.watermark,
                         metavar="DURAÇÃO",
                         help="atraso tolerado nas janelas; mais antigos só entram nos totais "
                              "(padrão: %(default)s)")
-    parser.add_argument("--conf", type=key_value, action="append", default=[], metavar="CHAVE=VALOR",
+    parser.add_argument("--conf", type=key_value, action="append", default=[],
+                        metavar="CHAVE=VALOR",
                         help="configuração extra do Spark (pode repetir)")
     parser.add_argument("--kafka-option", type=key_value, action="append",
                         default=list(defaults.kafka_options.items()),

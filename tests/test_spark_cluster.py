@@ -44,10 +44,6 @@ def test_consumer_on_a_spark_cluster_survives_a_worker_killed(spark_cluster, kaf
         str(REPO_ROOT / "consumidor_vendas.py"), "-b", kafka_bootstrap, "--topic", topic,
         "--dlq-topic", f"{topic}-dlq", "--checkpoint", str(checkpoint), "--available-now",
         "--max-offsets-per-trigger", str(PER_BATCH),
-        # repeated for the consumer's own session: vendas.spark_session.build_session reads
-        # spark-submit's conf before pyspark is connected to the JVM, sees no master, and
-        # would run in local mode (the master's application list below catches that)
-        "--conf", f"spark.master={spark_cluster.master_url}",
     ]
     log_path = tmp_path / "consumidor.log"
     with open(log_path, "w") as out:

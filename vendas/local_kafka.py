@@ -20,7 +20,6 @@ Usage: python -m vendas.local_kafka {up,down,status} [--port 9092] [--dir .kafka
 
 from __future__ import annotations
 
-import argparse
 import base64
 import logging
 import os
@@ -34,11 +33,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vendas.cli import PortugueseArgumentParser
 from vendas.errors import UserError
 from vendas.java import java_executable
 from vendas.kafka_config import PLAINTEXT, KafkaClientConfig
 from vendas.kafka_config import load as load_client_config
 from vendas.logs import setup_logging
+from vendas.processes import pid_alive, wait_exit
 
 # The newest release Maven Central serves here; the whole suite runs against it.
 KAFKA_VERSION = "4.4.0"
@@ -110,16 +111,6 @@ def broker_answers(bootstrap_servers: str, timeout_s: float = 3.0,
         admin.close()
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _write_private(path: Path, text: str) -> None:
     """Write a file only its owner can read (created so: never readable by others)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,14 +162,14 @@ class KafkaNode:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def kill(self) -> None:
         """Kill -9 the broker (fault-injection tests): no clean shutdown."""
         pid = self.pid()
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
-            _wait_exit(pid, 10.0)
+            wait_exit(pid, 10.0)
 
 
 @dataclass
@@ -512,11 +503,11 @@ class LocalKafka:
             pid_file.unlink(missing_ok=True)
         deadline = time.monotonic() + timeout_s
         for pid in running:
-            if not _wait_exit(pid, max(0.0, deadline - time.monotonic())):
+            if not wait_exit(pid, max(0.0, deadline - time.monotonic())):
                 log.warning("O Kafka (PID %d) não parou em %.0f s; encerrando à força.",
                             pid, timeout_s)
                 os.kill(pid, signal.SIGKILL)
-                _wait_exit(pid, 10.0)
+                wait_exit(pid, 10.0)
         return bool(running)
 
     def kill(self) -> None:
@@ -552,22 +543,8 @@ def _free_port_run(host: str, count: int) -> int:
     raise UserError(f"Não há {count} portas livres consecutivas para os controllers do Kafka.")
 
 
-def _wait_exit(pid: int, timeout_s: float) -> bool:
-    """Wait for a process to end, reaping it if it is our child (else it stays a zombie)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass  # not our child: its parent reaps it
-        if not _pid_alive(pid):
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = PortugueseArgumentParser(
         prog="python -m vendas.local_kafka",
         description="Kafka local (KRaft) para a demonstração e os testes.",
     )

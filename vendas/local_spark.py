@@ -11,7 +11,6 @@ Usage: python -m vendas.local_spark {up,down,status} [--dir .spark] [--port 7077
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -27,9 +26,11 @@ from pathlib import Path
 
 import pyspark
 
+from vendas.cli import PortugueseArgumentParser
 from vendas.errors import UserError
 from vendas.java import java_executable
 from vendas.logs import setup_logging
+from vendas.processes import free_port, pid_alive, wait_exit
 
 log = logging.getLogger(__name__)
 
@@ -39,35 +40,6 @@ MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
 # heap of the master and worker daemons (executors get --worker-memory)
 DAEMON_MEMORY = "256m"
-
-
-def _free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of ours counts as gone
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
-
-
-def _wait_exit(pid: int, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not _pid_alive(pid):
-            return True
-        time.sleep(0.1)
-    return False
 
 
 @dataclass
@@ -90,7 +62,7 @@ class Daemon:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def start(self, args: list[str], env: dict[str, str]) -> int:
         with open(self.log_file, "ab") as out:
@@ -109,9 +81,9 @@ class Daemon:
             return False
         # the whole session: spark-class's launcher shell and the JVM it execs
         _signal_group(pid, signal.SIGTERM)
-        if not _wait_exit(pid, timeout_s):
+        if not wait_exit(pid, timeout_s):
             _signal_group(pid, signal.SIGKILL)
-            _wait_exit(pid, 10.0)
+            wait_exit(pid, 10.0)
         return True
 
     def kill(self) -> None:
@@ -119,7 +91,7 @@ class Daemon:
         pid = self.pid()
         if pid is not None:
             os.kill(pid, signal.SIGKILL)
-            _wait_exit(pid, 10.0)
+            wait_exit(pid, 10.0)
 
 
 def _signal_group(pid: int, signum: int) -> None:
@@ -183,8 +155,8 @@ class LocalSpark:
                    SPARK_DAEMON_MEMORY=DAEMON_MEMORY, SPARK_NO_DAEMONIZE="1")
         env.pop("SPARK_CONF_DIR", None)
         if self.master.pid() is None:
-            port = self.port or _free_port(self.host)
-            webui = self.webui_port or _free_port(self.host)
+            port = self.port or free_port(self.host)
+            webui = self.webui_port or free_port(self.host)
             self._ensure_port_free(port)
             self._ensure_port_free(webui)
             self.state_file.write_text(json.dumps({"port": port, "webui_port": webui}))
@@ -197,7 +169,7 @@ class LocalSpark:
                 work_dir = self.directory / f"worker-{i + 1}-work"
                 work_dir.mkdir(exist_ok=True)
                 pid = worker.start([WORKER_CLASS, "--host", self.host,
-                                    "--webui-port", str(_free_port(self.host)),
+                                    "--webui-port", str(free_port(self.host)),
                                     "--cores", str(self.worker_cores),
                                     "--memory", self.worker_memory,
                                     "--work-dir", str(work_dir), self.master_url], env)
@@ -247,7 +219,7 @@ class LocalSpark:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = PortugueseArgumentParser(
         prog="python -m vendas.local_spark",
         description="Cluster Spark standalone local (um master e workers) para o consumidor.",
     )
