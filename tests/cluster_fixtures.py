@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.ports import free_port
 from vendas.local_kafka import LocalKafka
 from vendas.local_spark import LocalSpark
+from vendas.processes import free_port
 
 
 def free_port_run(count: int, attempts: int = 200) -> int:

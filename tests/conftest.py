@@ -11,8 +11,8 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
-from tests.ports import free_port
 from vendas.local_kafka import LocalKafka
+from vendas.processes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,9 +21,9 @@ import pytest
 
 from tests.conftest import REPO_ROOT
 from tests.painel_data import seed, seeded_totals
-from tests.ports import free_port
 from tests.waiting import wait_until
 from vendas.formatting import fmt_brl
+from vendas.processes import free_port
 from vendas.totals import ProductTotal, Totals
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

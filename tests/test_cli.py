@@ -9,7 +9,7 @@ import time
 import pytest
 
 from tests.kafka_io import REPO_ROOT, cli_env
-from tests.ports import free_port
+from vendas.processes import free_port
 
 
 def run_cli(script: str, *args: str, env: dict | None = None, timeout_s: float = 120):

@@ -28,7 +28,6 @@ from tests.kafka_io import (
     run_consumer,
     run_producer,
 )
-from tests.ports import free_port
 from tests.waiting import wait_until
 from vendas.consumer import ORDERS_QUERY
 from vendas.database import (
@@ -43,6 +42,7 @@ from vendas.database import (
 )
 from vendas.errors import UserError
 from vendas.local_postgres import LocalPostgres
+from vendas.processes import free_port
 from vendas.totals import ProductTotal, Totals
 
 QUERY = "0f1e2d3c-query"

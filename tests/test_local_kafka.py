@@ -7,9 +7,9 @@ import uuid
 import pytest
 
 from tests.cluster_fixtures import free_port_run
-from tests.ports import free_port
 from vendas import kafka_config, local_kafka
 from vendas.local_kafka import LocalKafka, broker_answers
+from vendas.processes import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ import shutil
 import pytest
 
 from tests.kafka_io import produce, run_consumer
-from tests.ports import free_port
 from tests.test_cli import run_cli
+from vendas.processes import free_port
 
 
 def assert_one_sentence(result, sentence: str) -> None:

@@ -19,11 +19,11 @@ from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.future import Future
 
 from tests.kafka_io import message_count, read_topic
-from tests.ports import free_port
 from tests.waiting import wait_until
 from vendas import contract as c
 from vendas.generator import OrderGenerator, SimulatedClock
 from vendas.partitioning import key_partitions
+from vendas.processes import free_port
 from vendas.producer import (
     DeliveryTracker,
     Pacer,
