@@ -15,6 +15,7 @@ from tests.painel_data import seed, seeded_totals
 from vendas.database import read_snapshot
 from vendas.formatting import fmt_brl, fmt_int
 from vendas.painel import _escape_markdown, age, chart_rows
+from vendas.processes import free_port
 from vendas.totals import ProductTotal, Totals
 
 SCRIPT = str(REPO_ROOT / "painel_vendas.py")
@@ -94,8 +95,6 @@ def test_empty_database_shows_a_friendly_state(database_url, monkeypatch):
 
 
 def test_database_down_is_a_sentence_on_the_page(monkeypatch):
-    from tests.ports import free_port
-
     url = f"postgresql://vendas:segredo@127.0.0.1:{free_port()}/vendas"
     app = run_page(monkeypatch, url)
     assert len(app.error) == 1
