@@ -232,8 +232,8 @@ def chart(cold_seconds: dict[str, list[float]], rates: dict[str, list[float]], o
         thousands_axis(ax)
         ax.set_ylabel(ylabel)
         ax.set_ylim(0, max(max(values[n]) for n in present) * 1.2)
-        ax.set_title(f"{title}, {fmt_int(orders)} pedidos: nosso relativo à consulta "
-                     f"simples {fmt_float(float(summary[ratio_key]), 2)}", fontsize=9.5)
+        ax.set_title(f"{title}, {fmt_int(orders)} pedidos\nnosso relativo à consulta "
+                     f"simples: {fmt_float(float(summary[ratio_key]), 2)}", fontsize=10)
     return figure
 
 
