@@ -33,7 +33,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vendas.cli import PortugueseArgumentParser
+from vendas.cli import PortugueseArgumentParser, report_user_error
 from vendas.errors import UserError
 from vendas.java import java_executable
 from vendas.kafka_config import PLAINTEXT, KafkaClientConfig
@@ -590,8 +590,7 @@ def main(argv: list[str] | None = None) -> int:
                      f" (PID {pid})" if pid else "")
             return 0 if answers else 1
     except UserError as error:
-        log.error("%s", error)
-        return 2
+        return report_user_error(error)
     return 0
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pyspark
 
-from vendas.cli import PortugueseArgumentParser
+from vendas.cli import PortugueseArgumentParser, report_user_error
 from vendas.errors import UserError
 from vendas.java import java_executable
 from vendas.logs import setup_logging
@@ -256,8 +256,7 @@ def main(argv: list[str] | None = None) -> int:
                      "rodando" if spark.master.pid() else "parado", alive)
             return 0 if spark.master.pid() else 1
     except UserError as error:
-        log.error("%s", error)
-        return 2
+        return report_user_error(error)
     return 0
 
 
