@@ -31,7 +31,7 @@ from bench.metrics import (
 )
 from bench.orders import LoadedOrders, ProductTable, check_totals
 from vendas.consumer import ConsumerOptions, start
-from vendas.report import Totals
+from vendas.totals import Totals
 
 KAFKA, FILES, PLAIN = "kafka", "arquivo", "simples"
 LABELS = {KAFKA: "nosso, Kafka", FILES: "nosso, arquivos", PLAIN: "consulta simples"}
