@@ -44,6 +44,20 @@ SEED_B: dict[str, Any] = {
     "data_hora_venda": "23/11/2025 08:15:02",
 }
 
+# Seed B as its repository sends today: a unit price on each item, no valor_total; the same
+# product twice counts both lines.
+SEED_B_PRICED: dict[str, Any] = {
+    "id_ordem": "9c2e4f6a-0000-4000-8000-000000000002",
+    "documento_cliente": "987.654.321-00",
+    "produtos_comprados": [
+        {"nome_produto": "Playstation 5", "quantidade": 2, "preco_unitario": Decimal("4999.99")},
+        {"nome_produto": "Caixa de Som JBL Flip 6", "quantidade": 1,
+         "preco_unitario": Decimal("699.99")},
+        {"nome_produto": "Playstation 5", "quantidade": 1, "preco_unitario": Decimal("4999.99")},
+    ],
+    "data_hora_venda": "23/11/2025 08:15:02",
+}
+
 _ABSENT = object()
 
 
@@ -77,6 +91,11 @@ MALFORMED: list[tuple[str, Any, str]] = [
     ("produtos_numeros", variant(CANONICAL, produtos_comprados=[1, 2]), "produtos_invalidos"),
     ("nome_vazio", variant(SEED_B, produtos_comprados=[{"nome_produto": "", "quantidade": 1}]),
      "produto_sem_nome"),
+    ("nome_longo", variant(CANONICAL, produtos_comprados=["M" * 201, "Teclado"],
+                           quantidade_por_produto={"M" * 201: 2, "Teclado": 1},
+                           preco_unitario_por_produto={"M" * 201: Decimal("89.90"),
+                                                       "Teclado": Decimal("149.90")}),
+     "nome_produto_longo"),
     ("produto_repetido", variant(CANONICAL, produtos_comprados=["Mouse", "Mouse", "Teclado"]),
      "produto_repetido"),
     ("produto_sem_quantidade",
@@ -89,30 +108,42 @@ MALFORMED: list[tuple[str, Any, str]] = [
      variant(SEED_B, produtos_comprados=[{"nome_produto": "Mouse", "quantidade": -1}]),
      "quantidade_invalida"),
     ("quantidade_fracionaria",
-     variant(CANONICAL, quantidade_por_produto={"Mouse": 2.5, "Teclado": 1}), "quantidade_invalida"),
+     variant(CANONICAL, quantidade_por_produto={"Mouse": 2.5, "Teclado": 1}),
+     "quantidade_invalida"),
     ("quantidade_texto",
-     variant(CANONICAL, quantidade_por_produto={"Mouse": "2", "Teclado": 1}), "quantidade_invalida"),
+     variant(CANONICAL, quantidade_por_produto={"Mouse": "2", "Teclado": 1}),
+     "quantidade_invalida"),
     ("quantidade_enorme",
-     variant(CANONICAL, quantidade_por_produto={"Mouse": 10**12, "Teclado": 1}), "quantidade_invalida"),
+     variant(CANONICAL, quantidade_por_produto={"Mouse": 10**12, "Teclado": 1}),
+     "quantidade_invalida"),
     ("quantidade_de_outro_produto",
      variant(CANONICAL, quantidade_por_produto={"Mouse": 2, "Teclado": 1, "Monitor": 1}),
      "quantidade_sem_produto"),
     ("preco_faltando",
      variant(CANONICAL, preco_unitario_por_produto={"Mouse": Decimal("89.90")}), "preco_ausente"),
+    ("b_preco_faltando_em_um_item", variant(SEED_B_PRICED, produtos_comprados=[
+        {"nome_produto": "Playstation 5", "quantidade": 1, "preco_unitario": Decimal("4999.99")},
+        {"nome_produto": "Torradeira Oster", "quantidade": 1}]), "preco_ausente"),
     ("preco_texto",
-     variant(CANONICAL, preco_unitario_por_produto={"Mouse": "89.90", "Teclado": Decimal("149.90")}),
+     variant(CANONICAL,
+             preco_unitario_por_produto={"Mouse": "89.90", "Teclado": Decimal("149.90")}),
      "preco_invalido"),
     ("preco_fracao_de_centavo",
-     variant(CANONICAL, preco_unitario_por_produto={"Mouse": Decimal("89.905"), "Teclado": Decimal("149.90")}),
+     variant(CANONICAL, preco_unitario_por_produto={"Mouse": Decimal("89.905"),
+                                                    "Teclado": Decimal("149.90")}),
      "preco_invalido"),
     ("precos_nao_objeto", variant(CANONICAL, preco_unitario_por_produto=[1, 2]), "preco_invalido"),
     ("preco_negativo",
-     variant(CANONICAL, preco_unitario_por_produto={"Mouse": Decimal("-89.90"), "Teclado": Decimal("149.90")}),
+     variant(CANONICAL, preco_unitario_por_produto={"Mouse": Decimal("-89.90"),
+                                                    "Teclado": Decimal("149.90")}),
      "preco_negativo"),
     ("sem_valor_total", variant(CANONICAL, valor_total=_ABSENT), "valor_total_ausente"),
     ("valor_total_texto", variant(CANONICAL, valor_total="329.70"), "valor_total_invalido"),
     ("valor_total_negativo", variant(SEED_A, valor_total=-1), "valor_total_invalido"),
-    ("valor_total_errado", variant(CANONICAL, valor_total=Decimal("329.71")), "valor_total_inconsistente"),
+    ("b_com_precos_valor_total_errado", variant(SEED_B_PRICED, valor_total=Decimal("15699.95")),
+     "valor_total_inconsistente"),
+    ("valor_total_errado", variant(CANONICAL, valor_total=Decimal("329.71")),
+     "valor_total_inconsistente"),
     ("sem_data", variant(CANONICAL, data_hora=_ABSENT), "data_ausente"),
     ("data_impossivel", variant(SEED_A, data_hora="31/02/2026 10:00:00"), "data_invalida"),
     ("data_iso_impossivel", variant(CANONICAL, data_hora="2026-02-29T10:00:00"), "data_invalida"),
@@ -137,7 +168,8 @@ WINDOWED: list[dict[str, Any]] = [
     CANONICAL,  # a replay: counted once
     variant(CANONICAL, id_ordem="b", data_hora="2026-11-23T14:05:59"),
     variant(CANONICAL, id_ordem="c", data_hora="2026-11-23T14:06:00", produtos_comprados=["Mouse"],
-            quantidade_por_produto={"Mouse": 3}, preco_unitario_por_produto={"Mouse": Decimal("89.90")},
+            quantidade_por_produto={"Mouse": 3},
+            preco_unitario_por_produto={"Mouse": Decimal("89.90")},
             valor_total=Decimal("269.70")),
 ]
 # (window start HH:mm, produto) -> (quantidade_total, valor_total)
@@ -165,14 +197,14 @@ def expected_totals(messages: list[dict[str, Any]]) -> dict[str, tuple[int, Deci
             if price is None:
                 value.setdefault(name, None)
             else:
-                value[name] = (value.get(name) or Decimal("0")) + qty * Decimal(str(price))
+                value[name] = (value.get(name) or Decimal(0)) + qty * Decimal(str(price))
     return {name: (quantity[name], value[name]) for name in quantity}
 
 
 def items_of(message: dict[str, Any]) -> list[tuple[str, int, Decimal | None]]:
     products = message["produtos_comprados"]
     if products and isinstance(products[0], dict):
-        return [(i["nome_produto"], i["quantidade"], None) for i in products]
+        return [(i["nome_produto"], i["quantidade"], i.get("preco_unitario")) for i in products]
     prices = message.get("preco_unitario_por_produto")
     return [
         (name, message["quantidade_por_produto"][name], None if prices is None else prices[name])

@@ -14,14 +14,19 @@ from tests.corpus import (
     MALFORMED,
     SEED_A,
     SEED_B,
+    SEED_B_PRICED,
     VALID_ODDITIES,
     WINDOWED,
     WINDOWED_TOTALS,
     expected_totals,
+    items_of,
     variant,
 )
+from tests.hostile_corpus import HOSTILE, decode
+from tests.hostile_corpus import encode as to_exact_json
 from tests.kafka_records import kafka_frame
-from vendas.report import totals_from_ledger
+from vendas.rules import MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY, RULES
+from vendas.totals import totals_from_ledger
 from vendas.transforms import (
     REASONS,
     aggregate_ledger,
@@ -35,7 +40,8 @@ from vendas.transforms import (
 def parsed(frame: DataFrame) -> list[Row]:
     """parse_orders' rows, with data_hora as text in the session time zone."""
     orders = parse_orders(frame)
-    return orders.withColumn("data_hora", F.date_format("data_hora", "yyyy-MM-dd HH:mm:ss")).collect()
+    return orders.withColumn("data_hora",
+                             F.date_format("data_hora", "yyyy-MM-dd HH:mm:ss")).collect()
 
 
 def test_corpus_covers_at_least_20_kinds_and_every_reason():
@@ -43,9 +49,16 @@ def test_corpus_covers_at_least_20_kinds_and_every_reason():
     assert {reason for _, _, reason in MALFORMED} == set(REASONS)
 
 
+def test_reasons_come_from_the_rule_table_in_its_order():
+    assert list(REASONS) == [rule.reason for rule in RULES]
+    assert len(set(REASONS)) == len(RULES) >= 22
+    assert all(REASONS.values())
+
+
 def test_every_malformed_kind_is_rejected_with_its_reason(spark):
     frame = kafka_frame(spark, [message for _, message, _ in MALFORMED] + [None])
-    reasons = {r["offset"]: r["motivo"] for r in parse_orders(frame).select("offset", "motivo").collect()}
+    reasons = {r["offset"]: r["motivo"]
+               for r in parse_orders(frame).select("offset", "motivo").collect()}
     got = {kind: reasons[i] for i, (kind, _, _) in enumerate(MALFORMED)}
     assert got == {kind: reason for kind, _, reason in MALFORMED}
     assert reasons[len(MALFORMED)] == "mensagem_vazia"  # a null value (tombstone)
@@ -78,6 +91,66 @@ def test_originals_shapes_count_quantities_but_not_invented_values(spark):
     # Brazilian dates are read (the originals' own consumer got null here).
     assert seed_a["data_hora"] == "2025-06-10 12:34:56"
     assert seed_b["data_hora"] == "2025-11-23 08:15:02"
+
+
+def test_seed_b_today_counts_exact_values_and_both_lines_of_a_repeated_product(spark):
+    with_total = variant(SEED_B_PRICED, id_ordem="com-total", valor_total=Decimal("15699.96"))
+    rows = parsed(kafka_frame(spark, [SEED_B_PRICED, with_total]))
+    for row in rows:
+        assert row["motivo"] is None
+        assert [tuple(i) for i in row["itens"]] == [
+            ("Playstation 5", 2, Decimal("9999.98")),
+            ("Caixa de Som JBL Flip 6", 1, Decimal("699.99")),
+            ("Playstation 5", 1, Decimal("4999.99")),
+        ]
+        assert row["valor_nao_atribuido"] == Decimal("0.00")
+        assert row["data_hora"] == "2025-11-23 08:15:02"
+    orders = parse_orders(kafka_frame(spark, [SEED_B_PRICED]))
+    totals = totals_from_ledger(aggregate_ledger(ledger_entries(orders)).collect())
+    assert {p.produto: (p.quantidade_total, p.valor_total) for p in totals.produtos} == {
+        "Playstation 5": (3, Decimal("14999.97")),
+        "Caixa de Som JBL Flip 6": (1, Decimal("699.99"))}
+    assert totals.valor_nao_atribuido == Decimal("0.00")
+
+
+def test_hostile_corpus_every_record_valid_or_its_one_reason(spark):
+    frame = spark.createDataFrame(
+        [(case.key, case.value, "t", 0, i, None) for i, case in enumerate(HOSTILE)],
+        "key binary, value binary, topic string, partition int, offset long, timestamp timestamp")
+    rows = {r["offset"]: r for r in parse_orders(frame).collect()}
+    assert len(rows) == len(HOSTILE)
+    assert {c.kind: rows[i]["motivo"] for i, c in enumerate(HOSTILE)} == {
+        c.kind: c.reason for c in HOSTILE}
+    for i, case in enumerate(HOSTILE):
+        if case.reason is None:  # valid: exactly the message's items, names kept as sent
+            message = decode(case.value)
+            expected = [(name, qty, None if price is None else qty * price)
+                        for name, qty, price in items_of(message)]
+            assert [tuple(item) for item in rows[i]["itens"]] == expected, case.kind
+            assert rows[i]["id_ordem"] == message["id_ordem"]
+
+
+def test_sums_at_the_per_order_limits_cannot_overflow(spark):
+    """Orders at the largest accepted quantity, price and total, many of them: every sum
+    stays exact (a bigint quantity beyond 2^31, money beyond decimal(18,2))."""
+    n = 3000
+    biggest_item = variant(CANONICAL, produtos_comprados=["Jato"],
+                           quantidade_por_produto={"Jato": MAX_QUANTITY},
+                           preco_unitario_por_produto={"Jato": MAX_PRICE},
+                           valor_total=MAX_QUANTITY * MAX_PRICE)
+    biggest_total = variant(SEED_A, valor_total=MAX_ORDER_VALUE)
+    messages = [variant(m, id_ordem=f"{kind}-{i}") for i in range(n)
+                for kind, m in (("item", biggest_item), ("total", biggest_total))]
+    frame = spark.createDataFrame(
+        [(None, to_exact_json(m), "t", 0, i, None) for i, m in enumerate(messages)],
+        "key binary, value binary, topic string, partition int, offset long, timestamp timestamp")
+    totals = totals_from_ledger(aggregate_ledger(ledger_entries(parse_orders(frame))).collect())
+    assert totals.rejeitadas == {}
+    by_name = {p.produto: p for p in totals.produtos}
+    assert by_name["Jato"].quantidade_total == n * MAX_QUANTITY
+    assert by_name["Jato"].valor_total == n * MAX_QUANTITY * MAX_PRICE
+    assert totals.valor_nao_atribuido == n * MAX_ORDER_VALUE
+    assert totals.pedidos == 2 * n
 
 
 @pytest.mark.parametrize("kind, message", VALID_ODDITIES, ids=[k for k, _ in VALID_ODDITIES])
@@ -139,7 +212,8 @@ def test_dead_letters_keep_bytes_and_carry_reason_and_source(spark):
     }
 
 
-def stream_windows(spark, tmp_path, batches: list[list]) -> dict[tuple[str, str], tuple[int, Decimal]]:
+def stream_windows(spark, tmp_path,
+                   batches: list[list]) -> dict[tuple[str, str], tuple[int, Decimal]]:
     """windowed_totals as a stream (its de-duplication is streaming-only): one micro-batch
     per list of messages, in order; every row the update-mode sink received, the last
     update of each window winning."""
@@ -176,14 +250,15 @@ def test_windows_leave_out_orders_older_than_the_watermark(spark, tmp_path):
     the windows (the running totals, a separate query, still count it), a 14:15 one is not."""
     def order(id_ordem: str, data_hora: str, product: str) -> dict:
         price = CANONICAL["preco_unitario_por_produto"][product]
-        return variant(CANONICAL, id_ordem=id_ordem, data_hora=data_hora, produtos_comprados=[product],
-                       quantidade_por_produto={product: 1}, preco_unitario_por_produto={product: price},
-                       valor_total=price)
+        return variant(CANONICAL, id_ordem=id_ordem, data_hora=data_hora,
+                       produtos_comprados=[product], quantidade_por_produto={product: 1},
+                       preco_unitario_por_produto={product: price}, valor_total=price)
 
     got = stream_windows(spark, tmp_path, [
         [order("a", "2026-11-23T14:20:00", "Mouse")],
         [order("b", "2026-11-23T14:21:00", "Teclado")],
-        [order("atrasado", "2026-11-23T14:05:00", "Mouse"), order("c", "2026-11-23T14:15:00", "Teclado")],
+        [order("atrasado", "2026-11-23T14:05:00", "Mouse"),
+         order("c", "2026-11-23T14:15:00", "Teclado")],
     ])
     assert got == {
         ("14:20", "Mouse"): (1, Decimal("89.90")),

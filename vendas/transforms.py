@@ -5,204 +5,89 @@ parse_orders: Kafka records -> one row per record, either valid (motivo null) wi
 deduplicate_orders: the same id_ordem counts once within a processing-time window.
 ledger_entries / aggregate_ledger: items per product plus rejection counts, summed.
 
-Messages are read with Spark's VARIANT type, so one pass tells "absent" from "malformed"
-and reads the canonical shape and both originals' shapes. Every function on message
-content is a try_* form: under ANSI mode one bad value must never fail the query.
+Validation has two paths with one verdict: a typed fast path for canonical orders
+(vendas/fastpath.py) and, for every record it cannot vouch for, the VARIANT facts and the
+ordered rule table (vendas/rules.py).
 """
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from vendas import contract as c
+from vendas.contract import LEDGER_PRODUCT, LEDGER_REJECTION
+from vendas.fastpath import FAST_SCHEMA, candidate, fast_stages
+from vendas.rules import FACT_STAGES, ITEM_TYPE, MONEY, REASONS, reason_expr
 
-# Reason codes (header `motivo` of dead letters), in the order they are checked.
-REASONS: dict[str, str] = {
-    "mensagem_vazia": "mensagem sem valor (null ou vazia)",
-    "utf8_invalido": "bytes que não são UTF-8 válido",
-    "json_invalido": "texto que não é JSON válido (ou com chaves repetidas)",
-    "nao_e_objeto": "JSON que não é um objeto",
-    "id_ordem_ausente": "id_ordem ausente, nulo ou vazio",
-    "id_ordem_invalido": "id_ordem que não é texto",
-    "produtos_ausentes": "lista de produtos ausente ou vazia",
-    "produtos_invalidos": "produtos_comprados não é uma lista de nomes nem de itens",
-    "produto_sem_nome": "produto com nome vazio ou ausente",
-    "produto_repetido": "o mesmo produto duas vezes na lista de nomes",
-    "quantidade_ausente": "produto listado sem quantidade",
-    "quantidade_invalida": "quantidade que não é um inteiro positivo",
-    "quantidade_sem_produto": "quantidade para produto que não está na lista",
-    "preco_ausente": "produto sem preço unitário quando há preços",
-    "preco_invalido": "preço que não é um número com até 2 casas decimais",
-    "preco_negativo": "preço unitário negativo",
-    "valor_total_ausente": "valor_total ausente",
-    "valor_total_invalido": "valor_total que não é um número não negativo",
-    "valor_total_inconsistente": "valor_total diferente da soma de quantidade x preço",
-    "data_ausente": "data_hora ausente",
-    "data_invalida": "data_hora ilegível ou impossível",
-}
+__all__ = [
+    "LEDGER_PRODUCT", "LEDGER_REJECTION", "MONEY", "REASONS",
+    "aggregate_ledger", "dead_letters", "deduplicate_orders", "ledger_entries",
+    "parse_orders", "windowed_totals",
+]
 
-MONEY = "decimal(38,2)"
-PRICE = "decimal(12,2)"  # up to R$ 9.999.999.999,99 per unit: sums can never overflow
-MAX_QUANTITY = 2**31 - 1
-# ISO-8601 date-time, optionally with fraction and offset (no backslashes: they would be
-# unescaped inside the SQL string literal).
-ISO_DATE_TIME = (
-    "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?)?"
-    "(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
-)
-
-ITEM_TYPE = f"struct<produto:string,quantidade:int,valor:{MONEY}>"
-LEDGER_PRODUCT = "produto"
-LEDGER_REJECTION = "rejeicao"
+SOURCE_COLUMNS = ("key", "value", "topic", "partition", "offset", "timestamp")
 
 
-def _present(expr: str) -> str:
-    """The field exists and is not JSON null."""
-    return f"({expr} IS NOT NULL AND schema_of_variant({expr}) <> 'VOID')"
+def _stage(frame: DataFrame, columns: dict[str, str | Column]) -> DataFrame:
+    return frame.select("*", *((F.expr(e) if isinstance(e, str) else e).alias(name)
+                               for name, e in columns.items()))
 
 
-def _is_number(expr: str) -> str:
-    schema = f"schema_of_variant({expr})"
-    return f"({schema} IN ('BIGINT', 'DOUBLE', 'FLOAT') OR {schema} LIKE 'DECIMAL(%')"
-
-
-def _is_quantity(expr: str) -> str:
-    """A JSON integer between 1 and 2^31-1 ("2", 2.5, true and 0 are not)."""
-    return (
-        f"(schema_of_variant({expr}) = 'BIGINT' "
-        f"AND try_variant_get({expr}, '$', 'bigint') BETWEEN 1 AND {MAX_QUANTITY})"
-    )
-
-
-def _cents(expr: str, type_: str) -> str:
-    """A numeric variant as money; null if it has fractions of a cent or does not fit."""
-    exact = f"try_variant_get({expr}, '$', 'decimal(38,10)')"
-    return (
-        f"CASE WHEN {_is_number(expr)} AND try_cast(try_cast({exact} AS {type_}) AS decimal(38,10)) = {exact} "
-        f"THEN try_cast({exact} AS {type_}) END"
-    )
-
-
-def _rounded_cents(expr: str, type_: str) -> str:
-    """A numeric variant rounded half up to the cent (a total summed in binary floating
-    point, like 329.70000000000005, is still 329.70); null if it does not fit."""
-    return (
-        f"CASE WHEN {_is_number(expr)} "
-        f"THEN try_cast(round(try_variant_get({expr}, '$', 'decimal(38,10)'), 2) AS {type_}) END"
-    )
-
-
-def parse_orders(records: DataFrame) -> DataFrame:
+def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
     """Kafka records (key, value, topic, partition, offset, timestamp) -> validated orders.
 
     Output keeps the source columns and adds: motivo (null when valid), id_ordem,
     itens (array of produto, quantidade, valor; valor null when the message has no unit
     prices), valor_nao_atribuido (the order value no product could be credited with),
     data_hora (timestamp in the session time zone).
+
+    Canonical orders go through the typed fast path (vendas/fastpath.py); the VARIANT
+    facts and rules (vendas/rules.py) are only computed for the records it cannot vouch
+    for. `fast=False` sends every record through the VARIANT path (tests compare both).
     """
-    text = records.select(
-        "key", "value", "topic", "partition", "offset", "timestamp",
-        F.expr("cast(value AS string)").alias("_text"),
-    )
-    parsed = text.select(
-        "*",
-        F.expr("try_parse_json(_text)").alias("_json"),
-    )
-    fields = parsed.select(
-        "*",
-        F.expr(f"_json:{c.ID_ORDEM}").alias("_id"),
-        F.expr(f"try_variant_get(_json, '$.{c.PRODUTOS_COMPRADOS}', 'array<variant>')").alias("_list"),
-        F.expr(f"_json:{c.PRODUTOS_COMPRADOS}").alias("_list_raw"),
-        F.expr(f"try_variant_get(_json, '$.{c.QUANTIDADE_POR_PRODUTO}', 'map<string,variant>')").alias("_qty"),
-        F.expr(f"_json:{c.PRECO_UNITARIO_POR_PRODUTO}").alias("_prices_raw"),
-        F.expr(f"try_variant_get(_json, '$.{c.PRECO_UNITARIO_POR_PRODUTO}', 'map<string,variant>')").alias("_prices"),
-        F.expr(f"_json:{c.VALOR_TOTAL}").alias("_total"),
-        F.expr(f"coalesce(_json:{c.DATA_HORA}, _json:{c.DATA_HORA_VENDA})").alias("_date"),
-    )
-    shaped = fields.select(
-        "*",
-        # Canonical and seed A: a list of names; seed B: a list of {nome_produto, quantidade}.
-        F.expr("forall(_list, e -> schema_of_variant(e) = 'STRING')").alias("_names_shape"),
-        F.expr("forall(_list, e -> schema_of_variant(e) LIKE 'OBJECT<%')").alias("_items_shape"),
-        F.expr("transform(_list, e -> try_variant_get(e, '$', 'string'))").alias("_names"),
-        F.expr("try_variant_get(_date, '$', 'string')").alias("_date_text"),
-    )
-    items = shaped.select(
-        "*",
-        F.expr(
-            f"""CASE WHEN _names_shape THEN
-                  transform(_names, n -> named_struct(
-                    'produto', n, 'q', try_element_at(_qty, n), 'p', try_element_at(_prices, n)))
-                WHEN _items_shape THEN
-                  transform(_list, e -> named_struct(
-                    'produto', CASE WHEN schema_of_variant(e:{c.NOME_PRODUTO}) = 'STRING'
-                                    THEN try_variant_get(e, '$.{c.NOME_PRODUTO}', 'string') END,
-                    'q', e:{c.QUANTIDADE}, 'p', CAST(NULL AS variant)))
-                END"""
-        ).alias("_raw_items"),
-        F.expr(
-            f"""coalesce(
-                  try_to_timestamp(_date_text, '{c.SPARK_BR_DATE_PATTERN}'),
-                  CASE WHEN _date_text RLIKE '{ISO_DATE_TIME}' THEN try_to_timestamp(_date_text) END)"""
-        ).alias("data_hora"),
-        F.expr(_rounded_cents("_total", MONEY)).alias("_total_cents"),
-    )
-    priced = items.select(
-        "*",
-        F.expr(
-            f"transform(_raw_items, i -> named_struct('produto', i.produto, 'q', i.q, 'p', i.p, "
-            f"'preco', {_cents('i.p', PRICE)}))"
-        ).alias("_items"),
-    )
-    has_prices = F.expr(f"{_present('_prices_raw')} AND _names_shape")
-    reason = (
-        F.when(F.col("value").isNull() | (F.length("value") == 0), "mensagem_vazia")
-        .when(~F.expr("is_valid_utf8(_text)"), "utf8_invalido")
-        .when(F.col("_json").isNull(), "json_invalido")
-        .when(~F.expr("ltrim(_text) LIKE '{%'"), "nao_e_objeto")
-        .when(~F.expr(_present("_id")), "id_ordem_ausente")
-        .when(F.expr("schema_of_variant(_id) <> 'STRING'"), "id_ordem_invalido")
-        .when(F.expr("trim(try_variant_get(_id, '$', 'string')) = ''"), "id_ordem_ausente")
-        .when(F.expr(f"NOT {_present('_list_raw')} OR size(_list) = 0"),
-              "produtos_ausentes")
-        .when(F.expr("_list IS NULL OR NOT (_names_shape OR _items_shape)"), "produtos_invalidos")
-        .when(F.expr("exists(_items, i -> i.produto IS NULL OR trim(i.produto) = '')"), "produto_sem_nome")
-        .when(F.expr("_names_shape AND size(array_distinct(_names)) < size(_names)"), "produto_repetido")
-        .when(F.expr("exists(_items, i -> i.q IS NULL)"), "quantidade_ausente")
-        .when(F.expr(f"exists(_items, i -> NOT {_is_quantity('i.q')})"), "quantidade_invalida")
-        .when(F.expr("_names_shape AND size(_qty) > size(_names)"), "quantidade_sem_produto")
-        .when(has_prices & F.expr("_prices IS NULL"), "preco_invalido")
-        .when(has_prices & F.expr("exists(_items, i -> i.p IS NULL)"), "preco_ausente")
-        .when(has_prices & F.expr("exists(_items, i -> i.preco IS NULL)"), "preco_invalido")
-        .when(has_prices & F.expr("exists(_items, i -> i.preco < 0)"), "preco_negativo")
-        .when(~F.expr(_present("_total")), "valor_total_ausente")
-        .when(F.expr("_total_cents IS NULL OR _total_cents < 0"), "valor_total_invalido")
-        .when(
-            has_prices
-            & F.expr(
-                f"aggregate(_items, CAST(0 AS {MONEY}), (acc, i) -> "
-                f"CAST(acc + try_variant_get(i.q, '$', 'int') * i.preco AS {MONEY})) <> _total_cents"
-            ),
-            "valor_total_inconsistente",
-        )
-        .when(~F.expr(_present("_date")), "data_ausente")
-        .when(F.col("data_hora").isNull(), "data_invalida")
-    )
-    return priced.select(
-        "key", "value", "topic", "partition", "offset", "timestamp",
-        reason.alias("motivo"),
-        F.expr("try_variant_get(_id, '$', 'string')").alias(c.ID_ORDEM),
-        F.expr(
+    frame = _with_facts(records, fast)
+    valid_fast = F.col("_fast")
+    return frame.select(
+        *SOURCE_COLUMNS,
+        F.when(~valid_fast, F.expr(reason_expr())).alias("motivo"),
+        F.when(valid_fast, F.col("_fast_id"))
+        .otherwise(F.expr("try_variant_get(_id, '$', 'string')")).alias(c.ID_ORDEM),
+        F.when(valid_fast, F.col("_fast_items"))
+        .otherwise(F.expr(
             f"""transform(_items, i -> CAST(named_struct(
                   'produto', i.produto,
                   'quantidade', try_variant_get(i.q, '$', 'int'),
                   'valor', try_variant_get(i.q, '$', 'int') * i.preco) AS {ITEM_TYPE}))"""
-        ).alias("itens"),
-        F.when(has_prices, F.lit(0).cast(MONEY)).otherwise(F.col("_total_cents").cast(MONEY))
-        .alias("valor_nao_atribuido"),
-        "data_hora",
+        )).alias("itens"),
+        F.when(valid_fast | F.col("_priced"), F.lit(0).cast(MONEY))
+        .otherwise(F.col("_total_cents").cast(MONEY)).alias("valor_nao_atribuido"),
+        F.when(valid_fast, F.col("_fast_date")).otherwise(F.col("data_hora")).alias("data_hora"),
     )
+
+
+def vouched_by_fast_path(records: DataFrame) -> DataFrame:
+    """offset and _fast (the fast path vouched for the record): for tests and benchmarks."""
+    return _with_facts(records, fast=True).select("offset", "_fast")
+
+
+def _with_facts(records: DataFrame, fast: bool) -> DataFrame:
+    """The source columns plus the fast path's columns and the VARIANT facts."""
+    text = records.select(*SOURCE_COLUMNS, F.expr("cast(value AS string)").alias("_text"))
+    if fast:
+        frame = text.select("*", F.when(F.expr(candidate()), F.from_json("_text", FAST_SCHEMA))
+                            .alias("_f"))
+        for stage in fast_stages("_f"):
+            frame = _stage(frame, stage)
+    else:
+        frame = text.select(
+            "*", F.lit(False).alias("_fast"), F.lit(None).cast("string").alias("_fast_id"),
+            F.lit(None).cast(f"array<{ITEM_TYPE}>").alias("_fast_items"),
+            F.lit(None).cast("timestamp").alias("_fast_date"))
+    frame = frame.withColumn("_slow", ~F.col("_fast"))
+    for stage in FACT_STAGES:
+        frame = _stage(frame, stage)
+    return frame
 
 
 def deduplicate_orders(orders: DataFrame, window: str) -> DataFrame:
@@ -230,28 +115,27 @@ def ledger_entries(orders: DataFrame) -> DataFrame:
     """One row per sold item (tipo=produto) and one per rejected record (tipo=rejeicao).
 
     The order's unattributed value and the order count ride on its first item, so that
-    summing them over products counts each order once.
+    summing them over products counts each order once. Built with posexplode and plain
+    columns, not a lambda per item: this runs on every item of every order.
     """
     valid = F.col("motivo").isNull()
-    entries = F.when(
-        valid,
-        F.expr(
-            f"""transform(itens, (i, pos) -> named_struct(
-                  'tipo', '{LEDGER_PRODUCT}', 'chave', i.produto,
-                  'quantidade', CAST(i.quantidade AS bigint), 'valor', i.valor,
-                  'tem_valor', i.valor IS NOT NULL,
-                  'pedidos', IF(pos = 0, 1L, 0L),
-                  'valor_nao_atribuido', IF(pos = 0, valor_nao_atribuido, CAST(0 AS {MONEY}))))"""
-        ),
-    ).otherwise(
-        F.expr(
-            f"""array(named_struct(
-                  'tipo', '{LEDGER_REJECTION}', 'chave', motivo,
-                  'quantidade', 1L, 'valor', CAST(NULL AS {MONEY}), 'tem_valor', false,
-                  'pedidos', 0L, 'valor_nao_atribuido', CAST(0 AS {MONEY})))"""
-        )
+    lines = F.when(valid, F.col("itens")).otherwise(F.array(F.lit(None).cast(ITEM_TYPE)))
+    exploded = orders.select(valid.alias("_valid"), "motivo", "valor_nao_atribuido",
+                             F.posexplode(lines).alias("_pos", "i"))
+    first = F.col("_valid") & (F.col("_pos") == 0)
+    product = F.col("_valid")
+    return exploded.select(
+        F.when(product, F.lit(LEDGER_PRODUCT)).otherwise(F.lit(LEDGER_REJECTION)).alias("tipo"),
+        F.when(product, F.col("i.produto")).otherwise(F.col("motivo")).alias("chave"),
+        F.when(product, F.col("i.quantidade").cast("bigint")).otherwise(F.lit(1).cast("bigint"))
+        .alias("quantidade"),
+        F.when(product, F.col("i.valor")).alias("valor"),
+        (product & F.col("i.valor").isNotNull()).alias("tem_valor"),
+        F.when(first, F.lit(1).cast("bigint")).otherwise(F.lit(0).cast("bigint")).alias("pedidos"),
+        # null, not 0, off the first item: a sum skips nulls for free, not zeros
+        F.when(first & (F.col("valor_nao_atribuido") != 0), F.col("valor_nao_atribuido"))
+        .alias("valor_nao_atribuido"),
     )
-    return orders.select(F.explode(entries).alias("e")).select("e.*")
 
 
 def aggregate_ledger(entries: DataFrame) -> DataFrame:
@@ -260,13 +144,13 @@ def aggregate_ledger(entries: DataFrame) -> DataFrame:
         F.sum("quantidade").alias("quantidade_total"),
         F.sum("valor").cast(MONEY).alias("valor_total"),
         F.sum("pedidos").alias("pedidos"),
-        F.sum("valor_nao_atribuido").cast(MONEY).alias("valor_nao_atribuido"),
+        F.coalesce(F.sum("valor_nao_atribuido"), F.lit(0)).cast(MONEY).alias("valor_nao_atribuido"),
     )
 
 
 def dead_letters(orders: DataFrame) -> DataFrame:
     """Rejected records as Kafka sink rows: original key and value bytes, reason headers."""
-    header = lambda name, value: F.struct(  # noqa: E731
+    header = lambda name, value: F.struct(
         F.lit(name).alias("key"), value.cast("string").cast("binary").alias("value")
     )
     return orders.where(F.col("motivo").isNotNull()).select(
@@ -294,7 +178,8 @@ def windowed_totals(orders: DataFrame, window: str, watermark: str) -> DataFrame
         .dropDuplicatesWithinWatermark([c.ID_ORDEM])
         .select("data_hora", F.explode("itens").alias("i"))
     )
-    return items.groupBy(F.window("data_hora", window).alias("janela"), F.col("i.produto").alias("produto")).agg(
+    return items.groupBy(F.window("data_hora", window).alias("janela"),
+                         F.col("i.produto").alias("produto")).agg(
         F.sum("i.quantidade").alias("quantidade_total"),
         F.sum("i.valor").cast(MONEY).alias("valor_total"),
     )

@@ -1,0 +1,220 @@
+"""What the consumer accepts: the limits, the facts read from a message, and one ordered
+table of rules. REASONS (the dead-letter `motivo` codes) and the checks both come from
+RULES; the first rule whose condition holds gives the reason, so the table's order is the
+order of evaluation (and of the README's reason table).
+
+The facts are read with Spark's VARIANT type (vendas/transforms.py builds them from
+FACT_STAGES), so one pass tells "absent" from "malformed" and reads the canonical shape and
+the originals' shapes. Every function on message content is a try_* form: under ANSI mode
+one bad value must never fail the query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from vendas import contract as c
+from vendas.formatting import fmt_brl, fmt_int
+
+# Seed B today: the unit price on each item (to move to vendas/contract.py).
+PRECO_UNITARIO = "preco_unitario"
+
+MONEY = "decimal(38,2)"
+# Unit prices: up to R$ 9.999.999.999,99.
+PRICE = "decimal(12,2)"
+MAX_PRICE = Decimal("9999999999.99")
+# Quantities: 1 to MAX_QUANTITY. With PRICE, one item line is worth less than 10^16, so the
+# running sums in MONEY (up to 10^36) cannot overflow before 10^20 lines, and the quantity
+# sums (bigint) not before 9 * 10^12 lines: no input can make an aggregate overflow.
+MAX_QUANTITY = 1_000_000
+# An order's valor_total: up to R$ 9.999.999.999.999.999,99 (the same 10^16 bound), for
+# the same reason (unattributed value is summed over orders).
+MAX_ORDER_VALUE = Decimal("9999999999999999.99")
+# A product name longer than this (in characters) is rejected: no real product has one,
+# and it would make every later table absurdly wide.
+MAX_NAME_LENGTH = 200
+# ISO-8601 date-time, optionally with fraction and offset (no backslashes: they would be
+# unescaped inside the SQL string literal).
+ISO_DATE_TIME = (
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?)?"
+    "(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
+)
+# valor: quantity (int) x PRICE, exactly as Spark types the product; sums are cast to MONEY.
+ITEM_TYPE = "struct<produto:string,quantidade:int,valor:decimal(23,2)>"
+BOM = "\ufeff"
+
+
+def date_expr(text: str) -> str:
+    """data_hora text -> timestamp in the session time zone (Brazilian or ISO), else null.
+
+    Shared by both parse paths, so they read a date the same way."""
+    # The Brazilian pattern is only tried on text shaped like it ("dd/..."): a failed
+    # pattern parse costs an exception, which on every ISO date was most of the parse.
+    return (
+        f"CASE WHEN substr({text}, 3, 1) = '/' "
+        f"THEN try_to_timestamp({text}, '{c.SPARK_BR_DATE_PATTERN}') "
+        f"WHEN {text} RLIKE '{ISO_DATE_TIME}' THEN try_to_timestamp({text}) END"
+    )
+
+
+def _present(expr: str) -> str:
+    """The field exists and is not JSON null."""
+    return f"({expr} IS NOT NULL AND schema_of_variant({expr}) <> 'VOID')"
+
+
+def _is_number(expr: str) -> str:
+    schema = f"schema_of_variant({expr})"
+    return f"({schema} IN ('BIGINT', 'DOUBLE', 'FLOAT') OR {schema} LIKE 'DECIMAL(%')"
+
+
+def _is_quantity(expr: str) -> str:
+    """A JSON integer between 1 and MAX_QUANTITY ("2", 2.5, true and 0 are not)."""
+    return (
+        f"(schema_of_variant({expr}) = 'BIGINT' "
+        f"AND try_variant_get({expr}, '$', 'bigint') BETWEEN 1 AND {MAX_QUANTITY})"
+    )
+
+
+def _cents(expr: str, type_: str) -> str:
+    """A numeric variant as money; null if it has fractions of a cent or does not fit."""
+    exact = f"try_variant_get({expr}, '$', 'decimal(38,10)')"
+    return (
+        f"CASE WHEN {_is_number(expr)} "
+        f"AND try_cast(try_cast({exact} AS {type_}) AS decimal(38,10)) = {exact} "
+        f"THEN try_cast({exact} AS {type_}) END"
+    )
+
+
+def _rounded_cents(expr: str, type_: str) -> str:
+    """A numeric variant rounded half up to the cent (a total summed in binary floating
+    point, like 329.70000000000005, is still 329.70); null if it does not fit."""
+    return (
+        f"CASE WHEN {_is_number(expr)} "
+        f"THEN try_cast(round(try_variant_get({expr}, '$', 'decimal(38,10)'), 2) AS {type_}) END"
+    )
+
+
+def _field(name: str) -> str:
+    return f"_json:{name}"
+
+
+# The facts the rules read, stage by stage (a stage may use the columns of earlier ones).
+# Input columns: value (the Kafka bytes), _text (value as a string) and _slow (true when
+# the fast path could not vouch for the record: the facts are only computed then).
+FACT_STAGES: list[dict[str, str]] = [
+    {
+        # A leading byte-order mark is ignored (RFC 8259 allows it); the bytes stay as sent.
+        "_body": f"CASE WHEN _slow THEN "
+                 f"CASE WHEN startswith(_text, '{BOM}') THEN substr(_text, 2) ELSE _text END END",
+    },
+    {"_json": "try_parse_json(_body)"},
+    {
+        "_id": _field(c.ID_ORDEM),
+        "_list": f"try_variant_get(_json, '$.{c.PRODUTOS_COMPRADOS}', 'array<variant>')",
+        "_list_raw": _field(c.PRODUTOS_COMPRADOS),
+        "_qty": f"try_variant_get(_json, '$.{c.QUANTIDADE_POR_PRODUTO}', 'map<string,variant>')",
+        "_prices_raw": _field(c.PRECO_UNITARIO_POR_PRODUTO),
+        "_prices": f"try_variant_get(_json, '$.{c.PRECO_UNITARIO_POR_PRODUTO}', "
+                   f"'map<string,variant>')",
+        "_total": _field(c.VALOR_TOTAL),
+        "_date": f"coalesce({_field(c.DATA_HORA)}, {_field(c.DATA_HORA_VENDA)})",
+    },
+    {
+        # Canonical and seed A: a list of names; seed B: a list of item objects.
+        "_names_shape": "forall(_list, e -> schema_of_variant(e) = 'STRING')",
+        "_items_shape": "forall(_list, e -> schema_of_variant(e) LIKE 'OBJECT<%')",
+        "_names": "transform(_list, e -> try_variant_get(e, '$', 'string'))",
+        "_total_cents": _rounded_cents("_total", MONEY),
+        "data_hora": date_expr("try_variant_get(_date, '$', 'string')"),
+    },
+    {
+        # One row per item line: name, quantity and unit price as variants (p null: absent),
+        # and the price in cents (null: not a price).
+        "_items": f"""transform(CASE WHEN _names_shape THEN
+              transform(_names, n -> named_struct('produto', n, 'q', try_element_at(_qty, n),
+                'p', CASE WHEN {_present('try_element_at(_prices, n)')}
+                          THEN try_element_at(_prices, n) END))
+            WHEN _items_shape THEN
+              transform(_list, e -> named_struct(
+                'produto', CASE WHEN schema_of_variant(e:{c.NOME_PRODUTO}) = 'STRING'
+                                THEN try_variant_get(e, '$.{c.NOME_PRODUTO}', 'string') END,
+                'q', e:{c.QUANTIDADE},
+                'p', CASE WHEN {_present(f'e:{PRECO_UNITARIO}')} THEN e:{PRECO_UNITARIO} END))
+            END, i -> named_struct('produto', i.produto, 'q', i.q, 'p', i.p,
+                                   'preco', {_cents('i.p', PRICE)}))""",
+        # A price map that is there but not an object (its entries cannot be read).
+        "_bad_price_map": f"_names_shape AND {_present('_prices_raw')} AND _prices IS NULL",
+        # The order carries unit prices: a price map (canonical) or a price on an item (seed
+        # B today). Then every item must have one and the value per product is exact.
+        "_priced": f"(_names_shape AND {_present('_prices_raw')}) OR (_items_shape AND "
+                   f"exists(_list, e -> {_present(f'e:{PRECO_UNITARIO}')}))",
+    },
+]
+
+
+@dataclass(frozen=True)
+class Rule:
+    reason: str  # the code in the dead-letter header `motivo`
+    description: str  # Portuguese, for the README and logs
+    condition: str  # Spark SQL over the facts: true means "rejected for this reason"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("mensagem_vazia", "mensagem sem valor (null ou vazia)",
+         "value IS NULL OR length(value) = 0"),
+    Rule("utf8_invalido", "bytes que não são UTF-8 válido", "NOT is_valid_utf8(_text)"),
+    Rule("json_invalido",
+         "texto que não é JSON válido (ou com chaves repetidas, NaN/Infinity, "
+         "aninhamento profundo demais)",
+         "_json IS NULL"),
+    Rule("nao_e_objeto", "JSON que não é um objeto",
+         "NOT (TRIM(LEADING ' \t\r\n' FROM _body) LIKE '{%')"),
+    Rule("id_ordem_ausente", "id_ordem ausente, nulo ou vazio",
+         f"NOT {_present('_id')} OR (schema_of_variant(_id) = 'STRING' "
+         f"AND trim(try_variant_get(_id, '$', 'string')) = '')"),
+    Rule("id_ordem_invalido", "id_ordem que não é texto", "schema_of_variant(_id) <> 'STRING'"),
+    Rule("produtos_ausentes", "lista de produtos ausente ou vazia",
+         f"NOT {_present('_list_raw')} OR size(_list) = 0"),
+    Rule("produtos_invalidos", "produtos_comprados não é uma lista de nomes nem de itens",
+         "_list IS NULL OR NOT (_names_shape OR _items_shape)"),
+    Rule("produto_sem_nome", "produto com nome vazio ou ausente",
+         "exists(_items, i -> i.produto IS NULL OR trim(i.produto) = '')"),
+    Rule("nome_produto_longo", f"nome de produto com mais de {MAX_NAME_LENGTH} caracteres",
+         f"exists(_items, i -> length(i.produto) > {MAX_NAME_LENGTH})"),
+    Rule("produto_repetido", "o mesmo produto duas vezes na lista de nomes",
+         "_names_shape AND size(array_distinct(_names)) < size(_names)"),
+    Rule("quantidade_ausente", "produto listado sem quantidade",
+         "exists(_items, i -> i.q IS NULL)"),
+    Rule("quantidade_invalida", f"quantidade que não é um inteiro de 1 a {fmt_int(MAX_QUANTITY)}",
+         f"exists(_items, i -> NOT {_is_quantity('i.q')})"),
+    Rule("quantidade_sem_produto", "quantidade para produto que não está na lista",
+         "_names_shape AND size(_qty) > size(_names)"),
+    Rule("preco_ausente", "item sem preço unitário quando outros itens do pedido têm",
+         "_priced AND NOT _bad_price_map AND exists(_items, i -> i.p IS NULL)"),
+    Rule("preco_invalido",
+         f"preço que não é um número com até 2 casas decimais, até {fmt_brl(MAX_PRICE)}",
+         "_priced AND (_bad_price_map OR exists(_items, i -> i.preco IS NULL))"),
+    Rule("preco_negativo", "preço unitário negativo",
+         "_priced AND exists(_items, i -> i.preco < 0)"),
+    Rule("valor_total_ausente", "valor_total ausente (obrigatório se os itens não trazem preço)",
+         f"NOT {_present('_total')} AND NOT (_items_shape AND _priced)"),
+    Rule("valor_total_invalido",
+         f"valor_total que não é um número de 0 a {fmt_brl(MAX_ORDER_VALUE)}",
+         f"{_present('_total')} AND (_total_cents IS NULL OR _total_cents < 0 "
+         f"OR _total_cents > {MAX_ORDER_VALUE})"),
+    Rule("valor_total_inconsistente", "valor_total diferente da soma de quantidade x preço",
+         f"_priced AND {_present('_total')} AND aggregate(_items, CAST(0 AS {MONEY}), "
+         f"(acc, i) -> acc + try_variant_get(i.q, '$', 'int') * i.preco) <> _total_cents"),
+    Rule("data_ausente", "data_hora ausente", f"NOT {_present('_date')}"),
+    Rule("data_invalida", "data_hora ilegível ou impossível", "data_hora IS NULL"),
+)
+
+REASONS: dict[str, str] = {rule.reason: rule.description for rule in RULES}
+assert len(REASONS) == len(RULES), "a reason code is written twice in RULES"
+
+
+def reason_expr() -> str:
+    """The first rule that holds, as one CASE expression (null: the message is valid)."""
+    branches = "\n".join(f"WHEN {rule.condition} THEN '{rule.reason}'" for rule in RULES)
+    return f"CASE {branches} END"
