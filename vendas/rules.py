@@ -99,6 +99,22 @@ def _field(name: str) -> str:
     return f"_json:{name}"
 
 
+def _price_in_map(entry: str) -> str:
+    """An entry of the price map: the variant, or null when absent or JSON null."""
+    return f"CASE WHEN {_present(entry)} THEN {entry} END"
+
+
+# An item line's quantity and unit price (null: not a quantity / not a price), in a lambda
+# over _items (i).
+ITEM_QUANTITY = "try_variant_get(i.q, '$', 'int')"
+ITEM_PRICE = _cents("i.p", PRICE)
+# Canonical and seed A: a list of names; seed B: a list of item objects.
+_NAMES_SHAPE = "forall(_list, e -> schema_of_variant(e) = 'STRING')"
+_ITEMS_SHAPE = "forall(_list, e -> schema_of_variant(e) LIKE 'OBJECT<%')"
+# A price map that is there but not an object (its entries cannot be read).
+_BAD_PRICE_MAP = f"(_names_shape AND {_present('_prices_raw')} AND _prices IS NULL)"
+
+
 # The facts the rules read, stage by stage (a stage may use the columns of earlier ones).
 # Input columns: value (the Kafka bytes), _text (value as a string) and _slow (true when
 # the fast path could not vouch for the record: the facts are only computed then).
@@ -121,33 +137,30 @@ FACT_STAGES: list[dict[str, str]] = [
         "_date": f"coalesce({_field(c.DATA_HORA)}, {_field(c.DATA_HORA_VENDA)})",
     },
     {
-        # Canonical and seed A: a list of names; seed B: a list of item objects.
-        "_names_shape": "forall(_list, e -> schema_of_variant(e) = 'STRING')",
-        "_items_shape": "forall(_list, e -> schema_of_variant(e) LIKE 'OBJECT<%')",
+        # One stage: each stage with a lambda is evaluated outside Spark's generated code
+        # and copies every row, the fast path's rows too.
+        "_names_shape": _NAMES_SHAPE,
+        "_items_shape": _ITEMS_SHAPE,
         "_names": "transform(_list, e -> try_variant_get(e, '$', 'string'))",
         "_total_cents": _rounded_cents("_total", MONEY),
         "data_hora": date_expr("try_variant_get(_date, '$', 'string')"),
-    },
-    {
         # One row per item line: name, quantity and unit price as variants (p null: absent),
-        # and the price in cents (null: not a price).
-        "_items": f"""transform(CASE WHEN _names_shape THEN
-              transform(_names, n -> named_struct('produto', n, 'q', try_element_at(_qty, n),
-                'p', CASE WHEN {_present('try_element_at(_prices, n)')}
-                          THEN try_element_at(_prices, n) END))
-            WHEN _items_shape THEN
-              transform(_list, e -> named_struct(
+        # and the price in cents (null: not a price). A name in a list of names reads its
+        # quantity and price in the maps; an item object carries its own. (A list mixing
+        # both is rejected as produtos_invalidos before any rule reads the items.)
+        "_items": f"""transform(_list, e -> CASE WHEN schema_of_variant(e) = 'STRING' THEN
+              named_struct('produto', try_variant_get(e, '$', 'string'),
+                'q', try_element_at(_qty, try_variant_get(e, '$', 'string')),
+                'p', {_price_in_map("try_element_at(_prices, try_variant_get(e, '$', 'string'))")})
+            ELSE named_struct(
                 'produto', CASE WHEN schema_of_variant(e:{c.NOME_PRODUTO}) = 'STRING'
                                 THEN try_variant_get(e, '$.{c.NOME_PRODUTO}', 'string') END,
                 'q', e:{c.QUANTIDADE},
-                'p', CASE WHEN {_present(f'e:{PRECO_UNITARIO}')} THEN e:{PRECO_UNITARIO} END))
-            END, i -> named_struct('produto', i.produto, 'q', i.q, 'p', i.p,
-                                   'preco', {_cents('i.p', PRICE)}))""",
-        # A price map that is there but not an object (its entries cannot be read).
-        "_bad_price_map": f"_names_shape AND {_present('_prices_raw')} AND _prices IS NULL",
+                'p', CASE WHEN {_present(f'e:{PRECO_UNITARIO}')} THEN e:{PRECO_UNITARIO} END)
+            END)""",
         # The order carries unit prices: a price map (canonical) or a price on an item (seed
         # B today). Then every item must have one and the value per product is exact.
-        "_priced": f"(_names_shape AND {_present('_prices_raw')}) OR (_items_shape AND "
+        "_priced": f"({_NAMES_SHAPE} AND {_present('_prices_raw')}) OR ({_ITEMS_SHAPE} AND "
                    f"exists(_list, e -> {_present(f'e:{PRECO_UNITARIO}')}))",
     },
 ]
@@ -191,12 +204,12 @@ RULES: tuple[Rule, ...] = (
     Rule("quantidade_sem_produto", "quantidade para produto que não está na lista",
          "_names_shape AND size(_qty) > size(_names)"),
     Rule("preco_ausente", "item sem preço unitário quando outros itens do pedido têm",
-         "_priced AND NOT _bad_price_map AND exists(_items, i -> i.p IS NULL)"),
+         f"_priced AND NOT {_BAD_PRICE_MAP} AND exists(_items, i -> i.p IS NULL)"),
     Rule("preco_invalido",
          f"preço que não é um número com até 2 casas decimais, até {fmt_brl(MAX_PRICE)}",
-         "_priced AND (_bad_price_map OR exists(_items, i -> i.preco IS NULL))"),
+         f"_priced AND ({_BAD_PRICE_MAP} OR exists(_items, i -> {ITEM_PRICE} IS NULL))"),
     Rule("preco_negativo", "preço unitário negativo",
-         "_priced AND exists(_items, i -> i.preco < 0)"),
+         f"_priced AND exists(_items, i -> {ITEM_PRICE} < 0)"),
     Rule("valor_total_ausente", "valor_total ausente (obrigatório se os itens não trazem preço)",
          f"NOT {_present('_total')} AND NOT (_items_shape AND _priced)"),
     Rule("valor_total_invalido",
@@ -205,7 +218,7 @@ RULES: tuple[Rule, ...] = (
          f"OR _total_cents > {MAX_ORDER_VALUE})"),
     Rule("valor_total_inconsistente", "valor_total diferente da soma de quantidade x preço",
          f"_priced AND {_present('_total')} AND aggregate(_items, CAST(0 AS {MONEY}), "
-         f"(acc, i) -> acc + try_variant_get(i.q, '$', 'int') * i.preco) <> _total_cents"),
+         f"(acc, i) -> acc + {ITEM_QUANTITY} * {ITEM_PRICE}) <> _total_cents"),
     Rule("data_ausente", "data_hora ausente", f"NOT {_present('_date')}"),
     Rule("data_invalida", "data_hora ilegível ou impossível", "data_hora IS NULL"),
 )

@@ -18,7 +18,15 @@ from pyspark.sql import functions as F
 from vendas import contract as c
 from vendas.contract import LEDGER_PRODUCT, LEDGER_REJECTION
 from vendas.fastpath import FAST_SCHEMA, candidate, fast_stages
-from vendas.rules import FACT_STAGES, ITEM_TYPE, MONEY, REASONS, reason_expr
+from vendas.rules import (
+    FACT_STAGES,
+    ITEM_PRICE,
+    ITEM_QUANTITY,
+    ITEM_TYPE,
+    MONEY,
+    REASONS,
+    reason_expr,
+)
 
 __all__ = [
     "LEDGER_PRODUCT", "LEDGER_REJECTION", "MONEY", "REASONS",
@@ -57,8 +65,8 @@ def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
         .otherwise(F.expr(
             f"""transform(_items, i -> CAST(named_struct(
                   'produto', i.produto,
-                  'quantidade', try_variant_get(i.q, '$', 'int'),
-                  'valor', try_variant_get(i.q, '$', 'int') * i.preco) AS {ITEM_TYPE}))"""
+                  'quantidade', {ITEM_QUANTITY},
+                  'valor', {ITEM_QUANTITY} * {ITEM_PRICE}) AS {ITEM_TYPE}))"""
         )).alias("itens"),
         F.when(valid_fast | F.col("_priced"), F.lit(0).cast(MONEY))
         .otherwise(F.col("_total_cents").cast(MONEY)).alias("valor_nao_atribuido"),
