@@ -24,6 +24,8 @@ DATA_HORA = "data_hora"
 DOCUMENTO_CLIENTE = "documento_cliente"
 NOME_PRODUTO = "nome_produto"
 QUANTIDADE = "quantidade"
+# Seed B as its repository sends today: each item also carries its unit price.
+PRECO_UNITARIO = "preco_unitario"
 DATA_HORA_VENDA = "data_hora_venda"
 
 # `data_hora` formats: ISO-8601 by default, the originals' Brazilian format on request.

@@ -17,9 +17,6 @@ from decimal import Decimal
 from vendas import contract as c
 from vendas.formatting import fmt_brl, fmt_int
 
-# Seed B today: the unit price on each item (to move to vendas/contract.py).
-PRECO_UNITARIO = "preco_unitario"
-
 MONEY = "decimal(38,2)"
 # Unit prices: up to R$ 9.999.999.999,99.
 PRICE = "decimal(12,2)"
@@ -156,12 +153,12 @@ FACT_STAGES: list[dict[str, str]] = [
                 'produto', CASE WHEN schema_of_variant(e:{c.NOME_PRODUTO}) = 'STRING'
                                 THEN try_variant_get(e, '$.{c.NOME_PRODUTO}', 'string') END,
                 'q', e:{c.QUANTIDADE},
-                'p', CASE WHEN {_present(f'e:{PRECO_UNITARIO}')} THEN e:{PRECO_UNITARIO} END)
+                'p', CASE WHEN {_present(f'e:{c.PRECO_UNITARIO}')} THEN e:{c.PRECO_UNITARIO} END)
             END)""",
         # The order carries unit prices: a price map (canonical) or a price on an item (seed
         # B today). Then every item must have one and the value per product is exact.
         "_priced": f"({_NAMES_SHAPE} AND {_present('_prices_raw')}) OR ({_ITEMS_SHAPE} AND "
-                   f"exists(_list, e -> {_present(f'e:{PRECO_UNITARIO}')}))",
+                   f"exists(_list, e -> {_present(f'e:{c.PRECO_UNITARIO}')}))",
     },
 ]
 
