@@ -30,8 +30,8 @@ from vendas.rules import (
 
 __all__ = [
     "LEDGER_PRODUCT", "LEDGER_REJECTION", "MONEY", "REASONS",
-    "aggregate_ledger", "dead_letters", "deduplicate_orders", "ledger_entries",
-    "parse_orders", "windowed_totals",
+    "aggregate_ledger", "counted_columns", "dead_letters", "deduplicate_orders",
+    "ledger_entries", "parse_orders", "windowed_totals",
 ]
 
 SOURCE_COLUMNS = ("key", "value", "topic", "partition", "offset", "timestamp")
@@ -117,6 +117,16 @@ def deduplicate_orders(orders: DataFrame, window: str) -> DataFrame:
         .dropDuplicatesWithinWatermark(["_dedup_key"])
         .drop("_dedup_key", "_seen_at")
     )
+
+
+def counted_columns(orders: DataFrame) -> DataFrame:
+    """What the totals and the dead letters need of each order: the source record (bytes
+    and position) only where it was rejected. De-duplication shuffles every row, and a
+    valid order's key and value bytes, most of its size, would cross it for nothing."""
+    rejected = F.col("motivo").isNotNull()
+    source = [F.when(rejected, F.col(name)).alias(name)
+              for name in ("key", "value", "topic", "partition", "offset")]
+    return orders.select(*source, "motivo", c.ID_ORDEM, "itens", "valor_nao_atribuido")
 
 
 def ledger_entries(orders: DataFrame) -> DataFrame:
