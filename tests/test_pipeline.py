@@ -14,9 +14,9 @@ from tests.kafka_io import (
     REPO_ROOT,
     cli_env,
     parse_table,
+    produce,
     read_topic,
     run_consumer,
-    run_producer,
     send_all,
 )
 from tests.kafka_records import as_bytes
@@ -35,8 +35,7 @@ def table_as_totals(table):
 
 def test_10000_orders_totals_match_the_topic_to_the_cent(kafka_bootstrap, new_topic, tmp_path):
     topic = new_topic("vendas")
-    produced = run_producer(kafka_bootstrap, topic, "--count", "10000", "--rate", "0", "--seed", "20261124")
-    assert produced.returncode == 0, produced.stderr
+    produce(kafka_bootstrap, topic, 10000, seed=20261124)
 
     records = read_topic(kafka_bootstrap, topic)
     assert len(records) == 10000
@@ -56,7 +55,7 @@ def test_10000_orders_totals_match_the_topic_to_the_cent(kafka_bootstrap, new_to
 
 def test_spark_submit_with_packages_gives_the_same_totals(kafka_bootstrap, new_topic, tmp_path):
     topic = new_topic("vendas")
-    assert run_producer(kafka_bootstrap, topic, "--count", "300", "--rate", "0", "--seed", "7").returncode == 0
+    produce(kafka_bootstrap, topic, 300, seed=7)
     expected = expected_totals(decoded(read_topic(kafka_bootstrap, topic)))
     import subprocess
 
@@ -73,7 +72,7 @@ def test_spark_submit_with_packages_gives_the_same_totals(kafka_bootstrap, new_t
 
 def test_second_run_without_new_data_prints_the_same_totals(kafka_bootstrap, new_topic, tmp_path):
     topic = new_topic("vendas")
-    assert run_producer(kafka_bootstrap, topic, "--count", "200", "--rate", "0", "--seed", "3").returncode == 0
+    produce(kafka_bootstrap, topic, 200, seed=3)
     first = run_consumer(kafka_bootstrap, topic, tmp_path / "ckpt")
     second = run_consumer(kafka_bootstrap, topic, tmp_path / "ckpt")
     assert first.returncode == second.returncode == 0
@@ -102,7 +101,8 @@ def test_window_option_prints_totals_per_minute(kafka_bootstrap, new_topic, tmp_
     result = run_consumer(kafka_bootstrap, topic, tmp_path / "ckpt", "--window", "1 minute")
     assert result.returncode == 0, result.stderr[-3000:]
     assert window_rows(result.stdout) == {
-        (f"23/11/2026 {start}:00", product): sums for (start, product), sums in WINDOWED_TOTALS.items()
+        (f"23/11/2026 {start}:00", product): sums
+        for (start, product), sums in WINDOWED_TOTALS.items()
     }
     assert sorted(parse_table(result.stdout)) == [
         ("Mouse", 7, Decimal("629.30")), ("Teclado", 2, Decimal("299.80"))]
