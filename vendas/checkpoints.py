@@ -89,7 +89,10 @@ def topic_end_offsets(bootstrap_servers: str, topic: str,
     except KafkaError as error:
         raise UserError(f"O Kafka em {bootstrap_servers} não respondeu: {error}.") from None
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:  # no metadata: never mistake that for offsets that are gone
+            raise UserError(f"O Kafka em {bootstrap_servers} não informou as partições do "
+                            f"tópico {topic}; tente de novo quando ele responder.")
         ends = consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
         return {tp.partition: offset for tp, offset in ends.items()}
     finally:
