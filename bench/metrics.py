@@ -130,21 +130,21 @@ def peak_memory(spark: SparkSession) -> Iterator[MemoryPeaks]:
 # --- streaming progress --------------------------------------------------------------------
 
 def state_figures(progress: Sequence[Progress]) -> StateFigures:
-    """From the last progress with state: rows and memory per stateful operator."""
-    for item in reversed(progress):
-        operators = item.get("stateOperators") or []
-        if operators:
-            figures: StateFigures = {}
-            for index, op in enumerate(operators):
-                name = op.get("operatorName") or f"op{index}"
-                if name in figures:
-                    name = f"{name}_{index}"
-                figures[name] = {
-                    "linhas": int(op.get("numRowsTotal") or 0),
-                    "memoria": int(op.get("memoryUsedBytes") or 0),
-                }
-            return figures
-    return {}
+    """Rows kept and memory per stateful operator at the end of a run.
+
+    Rows are summed from each batch's updates and removals: the consumer turns RocksDB's
+    running row count off (it costs a read per write), so numRowsTotal stays 0."""
+    figures: StateFigures = {}
+    for item in progress:
+        for index, op in enumerate(item.get("stateOperators") or []):
+            name = op.get("operatorName") or f"op{index}"
+            if any(o.get("operatorName") == name for o in (item["stateOperators"][:index])):
+                name = f"{name}_{index}"
+            entry = figures.setdefault(name, {"linhas": 0, "memoria": 0})
+            entry["linhas"] += int(op.get("numRowsUpdated") or 0) - int(
+                op.get("numRowsRemoved") or 0)
+            entry["memoria"] = int(op.get("memoryUsedBytes") or 0)
+    return figures
 
 
 def batches_with_input(progress: Sequence[Progress]) -> int:

@@ -27,6 +27,7 @@ from tests.corpus import (
 )
 from tests.hostile_corpus import HOSTILE
 from tests.kafka_records import as_bytes, kafka_frame
+from vendas.fastpath import MAX_FAST_ITEMS
 from vendas.generator import OrderGenerator, make_clock
 from vendas.transforms import parse_orders, vouched_by_fast_path
 
@@ -44,11 +45,13 @@ def _sub(old: str, new: str, count: int = 1) -> Callable[[str], str]:
     return lambda text: text.replace(old, new, count)
 
 
-def _map_entry(field: str, transform: Callable[[str, str], str]) -> Callable[[str], str]:
-    """Rewrite the first entry of one of the two maps: transform(name_json, value_text)."""
+def _map_entry(field: str, transform: Callable[[str, str], str],
+               position: int = 0) -> Callable[[str], str]:
+    """Rewrite the entry of one of the two maps for the product at `position` of the list
+    (-1: the last): transform(name_json, value_text)."""
     def mutate(text: str) -> str:
         message = json.loads(text)
-        name = message["produtos_comprados"][0]
+        name = message["produtos_comprados"][position]
         key = json.dumps(name, ensure_ascii=False) + ":"
         start = text.index(f'"{field}":{{') + len(field) + 4
         end = start + len(key)
@@ -114,6 +117,9 @@ MUTATIONS: dict[str, Callable[[str], str]] = {
     "quantidade_texto": _map_entry("quantidade_por_produto", lambda k, v: f'{k}"{v}"'),
     "quantidade_true": _map_entry("quantidade_por_produto", lambda k, v: f"{k}true"),
     "quantidade_nula": _map_entry("quantidade_por_produto", lambda k, v: f"{k}null"),
+    "quantidade_nula_no_fim": _map_entry("quantidade_por_produto", lambda k, v: f"{k}null", -1),
+    "preco_nulo_no_fim": _map_entry("preco_unitario_por_produto", lambda k, v: f"{k}null", -1),
+    "preco_texto_no_fim": _map_entry("preco_unitario_por_produto", lambda k, v: f'{k}"{v}"', -1),
     "quantidade_zero": _map_entry("quantidade_por_produto", lambda k, v: f"{k}0"),
     "quantidade_2_0": _map_entry("quantidade_por_produto", lambda k, v: f"{k}{v}.0"),
     "quantidade_1e0": _map_entry("quantidade_por_produto", lambda k, v: f"{k}1e0"),
@@ -189,11 +195,30 @@ def _many(n: int) -> dict:
             "preco_unitario_por_produto": {p: 1 for p in names}, "valor_total": n}
 
 
+def _canonical_many(n: int, null_last: bool = False) -> bytes:
+    """A canonical order of n items as the producer writes it (so the fast path may take it):
+    around MAX_FAST_ITEMS, the last position it checks item by item."""
+    names = [f"P{i}" for i in range(n)]
+    last_quantity = "null" if null_last else "1"
+    quantities = ",".join(f'"{p}":{1 if i < n - 1 else last_quantity}'
+                          for i, p in enumerate(names))
+    prices = ",".join(f'"{p}":1.50' for p in names)
+    listed = ",".join(f'"{p}"' for p in names)
+    total = Decimal("1.50") * (n - 1 if null_last else n)
+    return (f'{{"id_ordem":"itens-{n}","cpf_cliente":"529.982.247-25",'
+            f'"produtos_comprados":[{listed}],"quantidade_por_produto":{{{quantities}}},'
+            f'"preco_unitario_por_produto":{{{prices}}},"valor_total":{total},'
+            '"data_hora":"2026-11-23T14:05:09"}').encode()
+
+
 def all_messages() -> list[bytes | None]:
     bases = generated_orders(24) + generated_orders(8, "br")
     corpus = [as_bytes(m) for _, m, _ in MALFORMED] + [as_bytes(m) for _, m in VALID_ODDITIES]
     corpus += [as_bytes(m) for m in (CANONICAL, SEED_A, SEED_B, SEED_B_PRICED, *WINDOWED)]
     corpus += [as_bytes(_many(8)), as_bytes(_many(300)), None]
+    corpus += [_canonical_many(n) for n in (MAX_FAST_ITEMS - 1, MAX_FAST_ITEMS,
+                                            MAX_FAST_ITEMS + 1, 40)]
+    corpus += [_canonical_many(n, null_last=True) for n in (2, MAX_FAST_ITEMS)]
     hostile = [case.value for case in HOSTILE]
     return [*generated_orders(GENERATED), *corpus, *hostile, *tricky_variants(bases)]
 

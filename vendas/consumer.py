@@ -38,7 +38,6 @@ from vendas.spark_session import build_session
 from vendas.terminal import visible
 from vendas.totals_log import TotalsLog
 from vendas.transforms import (
-    counted_columns,
     deduplicate_orders,
     parse_orders,
     windowed_totals,
@@ -193,7 +192,7 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
                          options.spark_kafka_options),
     )
     orders_query = (
-        deduplicate_orders(counted_columns(orders), options.dedup_window)
+        deduplicate_orders(orders, options.dedup_window)
         .writeStream.queryName(ORDERS_QUERY)
         .foreachBatch(batches)
         .option("checkpointLocation", f"{checkpoint}/{ORDERS_QUERY}")

@@ -11,12 +11,21 @@ the VARIANT path would say the same:
   fields in the producer's order and nothing else, no duplicate key (a merged key would
   be written once), no null, no whitespace, numbers as the typed values print them (so a
   quantity is an integer and a price has exactly two decimals), strings with the same
-  escapes. Anything else (our producer's own output always matches) goes to the VARIANT
+  escapes, and valid UTF-8 (the parse reads invalid bytes as U+FFFD, which to_json writes
+  as such). Anything else (our producer's own output always matches) goes to the VARIANT
   path, which gives the verdict;
 - then the same checks the rules make, on typed columns: both maps have exactly the listed
   names as keys in the list's order (so the names are distinct), quantities 1..MAX_QUANTITY,
   prices not negative, names neither blank nor too long, id not blank, total within its
   limit and equal to the sum of quantity x price, a readable date (the same expression).
+
+No check calls a lambda per item: Spark evaluates higher-order functions outside its
+generated code, and over every item of every record they cost more than the parse itself
+(and far more in a cold JVM). The per-item checks are written out for the first
+MAX_FAST_ITEMS positions instead; a longer order is not vouched for, and the VARIANT path
+gives its verdict. (The projection stays outside whole-stage code all the same: from_json
+and array_compact are evaluated that way, and one whole-stage method holding every check
+measured slower than the split projection.)
 
 tests/test_parse_paths.py checks that both paths give the same rows on every message.
 """
@@ -27,7 +36,15 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 from vendas import contract as c
-from vendas.rules import MAX_NAME_LENGTH, MAX_ORDER_VALUE, MAX_QUANTITY, MONEY, PRICE, date_expr
+from vendas.rules import (
+    LINE_VALUE,
+    MAX_NAME_LENGTH,
+    MAX_ORDER_VALUE,
+    MAX_QUANTITY,
+    MONEY,
+    PRICE,
+    date_expr,
+)
 
 # Every canonical field, in the order the producer writes them (vendas/orders.py).
 FAST_SCHEMA = ", ".join([
@@ -41,40 +58,54 @@ FAST_SCHEMA = ", ".join([
 ])
 
 
-def candidate(value: str = "value", text: str = "_text") -> str:
-    """Cheap checks before the typed parse: bytes there and valid UTF-8."""
-    return f"{value} IS NOT NULL AND is_valid_utf8({text})"
+# Orders with up to this many items are checked item by item without a lambda (the
+# producer's orders have at most five); longer ones go to the VARIANT path.
+MAX_FAST_ITEMS = 8
 
 
-def fast_stages(parsed: str, text: str = "_text") -> list[dict[str, str | Column]]:
-    """SQL stages over the typed struct `parsed` (null when not a candidate):
+def _every_item(names: str, check: str) -> str:
+    """check(i) holds for every position i < size(names), written out (no lambda); `check`
+    is a format string with {i}. Past the end nothing is checked; null fails."""
+    return " AND ".join(f"(size({names}) <= {i} OR {check.format(i=i)})"
+                        for i in range(MAX_FAST_ITEMS))
+
+
+def fast_stages(parsed: str, text: str) -> list[dict[str, str | Column]]:
+    """SQL stages over the typed struct `parsed` (from_json of the message `text`):
     _fast (vouched valid) and the valid order's id, items and date."""
     names = f"{parsed}.{c.PRODUTOS_COMPRADOS}"
-    quantities = f"map_values({parsed}.{c.QUANTIDADE_POR_PRODUTO})"
-    prices = f"map_values({parsed}.{c.PRECO_UNITARIO_POR_PRODUTO})"
     total = f"{parsed}.{c.VALOR_TOTAL}"
-    lines = f"zip_with({quantities}, {prices}, (q, p) -> q * p)"
-    date = date_expr(f"{parsed}.{c.DATA_HORA}")
-    # One projection: each one with a lambda is evaluated outside Spark's generated code
-    # and copies every row, so the whole check is one stage.
+    # try_cast: null (not vouched) when out of bounds, before the checks below say so
+    line = f"try_cast(get(_fast_q, {{i}}) * get(_fast_p, {{i}}) AS {LINE_VALUE})"
     return [
         {
+            "_fast_q": f"map_values({parsed}.{c.QUANTIDADE_POR_PRODUTO})",
+            "_fast_p": f"map_values({parsed}.{c.PRECO_UNITARIO_POR_PRODUTO})",
+            "_fast_date": date_expr(f"{parsed}.{c.DATA_HORA}"),
+        },
+        # each line's value, computed once for the check and the items (greatest: a null
+        # list has no size, and slice fails on a negative length)
+        {"_fast_lines": "slice(array({}), 1, greatest(size({}), 0))".format(
+            ", ".join(line.format(i=i) for i in range(MAX_FAST_ITEMS)), names)},
+        {
             "_fast": f"""coalesce(to_json({parsed}) = {text}
+                AND size({names}) BETWEEN 1 AND {MAX_FAST_ITEMS}
                 AND trim({parsed}.{c.ID_ORDEM}) <> ''
                 AND map_keys({parsed}.{c.QUANTIDADE_POR_PRODUTO}) = {names}
                 AND map_keys({parsed}.{c.PRECO_UNITARIO_POR_PRODUTO}) = {names}
-                AND size({names}) > 0
-                AND forall({names}, n -> trim(n) <> '' AND length(n) <= {MAX_NAME_LENGTH})
-                AND array_min({quantities}) >= 1 AND array_max({quantities}) <= {MAX_QUANTITY}
-                AND array_min({prices}) >= 0
+                AND {_every_item(names, "trim(get(" + names + ", {i})) <> '' AND length(get("
+                                 + names + ", {i})) <= " + str(MAX_NAME_LENGTH))}
+                AND array_min(_fast_q) >= 1 AND array_max(_fast_q) <= {MAX_QUANTITY}
+                AND array_min(_fast_p) >= 0
+                AND size(array_compact(_fast_lines)) = size({names})
                 AND {total} <= {MAX_ORDER_VALUE}
-                AND aggregate({lines}, CAST(0 AS {MONEY}), (acc, v) -> acc + v) = {total}
-                AND {date} IS NOT NULL, false)""",
+                AND {" + ".join(f"coalesce(get(_fast_lines, {i}), 0)"
+                                for i in range(MAX_FAST_ITEMS))} = {total}
+                AND _fast_date IS NOT NULL, false)""",
             "_fast_id": f"{parsed}.{c.ID_ORDEM}",
             # named so that it needs no cast to the slow path's item type
             "_fast_items": F.arrays_zip(F.expr(names).alias("produto"),
-                                        F.expr(quantities).alias("quantidade"),
-                                        F.expr(lines).alias("valor")),
-            "_fast_date": date,
+                                        F.col("_fast_q").alias("quantidade"),
+                                        F.col("_fast_lines").alias("valor")),
         },
     ]

@@ -37,8 +37,12 @@ ISO_DATE_TIME = (
     "^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?)?"
     "(Z|[+-][0-9]{2}(:?[0-9]{2})?)?$"
 )
-# valor: quantity (int) x PRICE, exactly as Spark types the product; sums are cast to MONEY.
-ITEM_TYPE = "struct<produto:string,quantidade:int,valor:decimal(23,2)>"
+# valor: quantity x unit price. Within MAX_QUANTITY and MAX_PRICE a line is worth less than
+# 10^16, so LINE_VALUE holds it exactly; it is 18 digits so that Spark keeps it in a long
+# (Spark's int x PRICE type, decimal(23,2), is a BigDecimal and twice as wide in every row
+# the de-duplication shuffles). Sums are cast to MONEY.
+LINE_VALUE = "decimal(18,2)"
+ITEM_TYPE = f"struct<produto:string,quantidade:int,valor:{LINE_VALUE}>"
 BOM = "\ufeff"
 
 

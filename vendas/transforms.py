@@ -17,7 +17,7 @@ from pyspark.sql import functions as F
 
 from vendas import contract as c
 from vendas.contract import LEDGER_PRODUCT, LEDGER_REJECTION
-from vendas.fastpath import FAST_SCHEMA, candidate, fast_stages
+from vendas.fastpath import FAST_SCHEMA, fast_stages
 from vendas.rules import (
     FACT_STAGES,
     ITEM_PRICE,
@@ -30,7 +30,7 @@ from vendas.rules import (
 
 __all__ = [
     "LEDGER_PRODUCT", "LEDGER_REJECTION", "MONEY", "REASONS",
-    "aggregate_ledger", "counted_columns", "dead_letters", "deduplicate_orders",
+    "aggregate_ledger", "dead_letters", "deduplicate_orders",
     "ledger_entries", "parse_orders", "windowed_totals",
 ]
 
@@ -63,7 +63,9 @@ def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
         .otherwise(F.expr("try_variant_get(_id, '$', 'string')")).alias(c.ID_ORDEM),
         F.when(valid_fast, F.col("_fast_items"))
         .otherwise(F.expr(
-            f"""transform(_items, i -> CAST(named_struct(
+            # try_cast: a rejected order's quantity or price may be out of bounds, and
+            # its line with it (its items are never counted)
+            f"""transform(_items, i -> try_cast(named_struct(
                   'produto', i.produto,
                   'quantidade', {ITEM_QUANTITY},
                   'valor', {ITEM_QUANTITY} * {ITEM_PRICE}) AS {ITEM_TYPE}))"""
@@ -81,14 +83,14 @@ def vouched_by_fast_path(records: DataFrame) -> DataFrame:
 
 def _with_facts(records: DataFrame, fast: bool) -> DataFrame:
     """The source columns plus the fast path's columns and the VARIANT facts."""
-    text = records.select(*SOURCE_COLUMNS, F.expr("cast(value AS string)").alias("_text"))
+    frame = records.select(*SOURCE_COLUMNS, F.expr("cast(value AS string)").alias("_text"))
     if fast:
-        frame = text.select("*", F.when(F.expr(candidate()), F.from_json("_text", FAST_SCHEMA))
-                            .alias("_f"))
-        for stage in fast_stages("_f"):
+        frame = frame.select("*", F.when(F.col("value").isNotNull(),
+                                         F.from_json("_text", FAST_SCHEMA)).alias("_f"))
+        for stage in fast_stages("_f", "_text"):
             frame = _stage(frame, stage)
     else:
-        frame = text.select(
+        frame = frame.select(
             "*", F.lit(False).alias("_fast"), F.lit(None).cast("string").alias("_fast_id"),
             F.lit(None).cast(f"array<{ITEM_TYPE}>").alias("_fast_items"),
             F.lit(None).cast("timestamp").alias("_fast_date"))
@@ -99,34 +101,31 @@ def _with_facts(records: DataFrame, fast: bool) -> DataFrame:
 
 
 def deduplicate_orders(orders: DataFrame, window: str) -> DataFrame:
-    """Count each id_ordem once within `window` of processing time.
+    """Count each id_ordem once within `window` of processing time, keeping only what the
+    totals and the dead letters need: items and value, the reason, and the source record
+    (bytes and position) only where it was rejected.
 
     The watermark runs on the micro-batch's own timestamp, not on data_hora: state stays
     bounded (ids are forgotten `window` after they were first seen) and no order is ever
     "late", so legitimately old-dated orders are never dropped. Rejected records get a
     key of their own (their source position), so they are counted, never merged.
+    Every row crosses a shuffle here, so it carries its key once and a valid order's
+    key and value bytes (most of its size) not at all.
     """
+    rejected = F.col("motivo").isNotNull()
     dedup_key = F.coalesce(
-        F.when(F.col("motivo").isNull(), F.col(c.ID_ORDEM)),
+        F.when(~rejected, F.col(c.ID_ORDEM)),
         F.concat_ws("/", F.lit("rejeitada"), "topic", "partition", "offset"),
     )
+    source = [F.when(rejected, F.col(name)).alias(name)
+              for name in ("key", "value", "topic", "partition", "offset")]
     return (
-        orders.withColumn("_dedup_key", dedup_key)
-        .withColumn("_seen_at", F.current_timestamp())
+        orders.select(*source, "motivo", "itens", "valor_nao_atribuido",
+                      dedup_key.alias("_dedup_key"), F.current_timestamp().alias("_seen_at"))
         .withWatermark("_seen_at", window)
         .dropDuplicatesWithinWatermark(["_dedup_key"])
         .drop("_dedup_key", "_seen_at")
     )
-
-
-def counted_columns(orders: DataFrame) -> DataFrame:
-    """What the totals and the dead letters need of each order: the source record (bytes
-    and position) only where it was rejected. De-duplication shuffles every row, and a
-    valid order's key and value bytes, most of its size, would cross it for nothing."""
-    rejected = F.col("motivo").isNotNull()
-    source = [F.when(rejected, F.col(name)).alias(name)
-              for name in ("key", "value", "topic", "partition", "offset")]
-    return orders.select(*source, "motivo", c.ID_ORDEM, "itens", "valor_nao_atribuido")
 
 
 def ledger_entries(orders: DataFrame) -> DataFrame:
