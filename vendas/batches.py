@@ -1,9 +1,11 @@
 """What the consumer does with each micro-batch of validated, de-duplicated orders.
 
-One streaming query reads the topic once and parses each record once; its foreachBatch
-call then (1) sums the batch's ledger, (2) counts it into the running totals, fenced by
-batch id in the checkpoint, (3) writes the batch's rejected records to the dead-letter
-topic when it has any, and (4) shows the totals (console, database).
+One streaming query reads the topic once, parses each record once and turns the
+de-duplicated orders into ledger entries (vendas.transforms.ledger_entries, planned once
+with the query rather than again in every batch). Its foreachBatch call then (1) sums the
+batch's entries, (2) counts them into the running totals, fenced by batch id in the
+checkpoint, (3) writes the batch's rejected records to the dead-letter topic when it has
+any, and (4) shows the totals (console, database).
 
 The batch is not cached: most batches have no rejected record, and summing the ledger is
 then the only pass over it. A batch with rejections is computed a second time to write
@@ -18,7 +20,7 @@ from pyspark.sql import DataFrame
 from vendas.sinks import DeadLetterWriter, TotalsPrinter
 from vendas.totals import Totals, totals_from_ledger
 from vendas.totals_log import TotalsLog
-from vendas.transforms import aggregate_ledger, dead_letters, ledger_entries
+from vendas.transforms import aggregate_ledger, dead_letters
 
 
 class BatchProcessor:
@@ -30,11 +32,11 @@ class BatchProcessor:
         self.printer = printer
         self.dead_letter_writer = dead_letter_writer
 
-    def __call__(self, orders: DataFrame, batch_id: int) -> None:
-        batch_totals = totals_from_ledger(aggregate_ledger(ledger_entries(orders)).collect())
+    def __call__(self, entries: DataFrame, batch_id: int) -> None:
+        batch_totals = totals_from_ledger(aggregate_ledger(entries).collect())
         totals = self.totals_log.add(batch_id, batch_totals)
         if batch_totals.rejeitadas:
-            self.dead_letter_writer.write(dead_letters(orders), batch_id,
+            self.dead_letter_writer.write(dead_letters(entries), batch_id,
                                           batch_totals.rejeitadas)
         self.printer.show(totals, batch_id)
 

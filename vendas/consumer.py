@@ -1,10 +1,10 @@
 """The consumer's wiring: Kafka source -> validated orders -> one streaming query.
 
 - pedidos: each record read and parsed once, de-duplicated by id_ordem in checkpointed
-  state; each micro-batch is summed into the running totals, fenced by batch id (exactly
-  once for the numbers), and its rejected records go, untouched, to the dead-letter topic
-  with reason headers (at least once: a rerun after a crash may write a dead letter
-  twice, never loses one). See vendas.batches.
+  state, as ledger entries; each micro-batch is summed into the running totals, fenced by
+  batch id (exactly once for the numbers), and its rejected records go, untouched, to the
+  dead-letter topic with reason headers (at least once: a rerun after a crash may write a
+  dead letter twice, never loses one). See vendas.batches.
 - janelas (with --window): totals per event-time window, a query of its own.
 """
 
@@ -39,6 +39,7 @@ from vendas.terminal import visible
 from vendas.totals_log import TotalsLog
 from vendas.transforms import (
     deduplicate_orders,
+    ledger_entries,
     parse_orders,
     windowed_totals,
 )
@@ -192,7 +193,7 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
                          options.spark_kafka_options),
     )
     orders_query = (
-        deduplicate_orders(orders, options.dedup_window)
+        ledger_entries(deduplicate_orders(orders, options.dedup_window))
         .writeStream.queryName(ORDERS_QUERY)
         .foreachBatch(batches)
         .option("checkpointLocation", f"{checkpoint}/{ORDERS_QUERY}")

@@ -35,6 +35,8 @@ __all__ = [
 ]
 
 SOURCE_COLUMNS = ("key", "value", "topic", "partition", "offset", "timestamp")
+# What a dead letter carries of its source record (bytes and position).
+DEAD_LETTER_SOURCE = ("key", "value", "topic", "partition", "offset")
 
 
 def _stage(frame: DataFrame, columns: dict[str, str | Column]) -> DataFrame:
@@ -117,8 +119,7 @@ def deduplicate_orders(orders: DataFrame, window: str) -> DataFrame:
         F.when(~rejected, F.col(c.ID_ORDEM)),
         F.concat_ws("/", F.lit("rejeitada"), "topic", "partition", "offset"),
     )
-    source = [F.when(rejected, F.col(name)).alias(name)
-              for name in ("key", "value", "topic", "partition", "offset")]
+    source = [F.when(rejected, F.col(name)).alias(name) for name in DEAD_LETTER_SOURCE]
     return (
         orders.select(*source, "motivo", "itens", "valor_nao_atribuido",
                       dedup_key.alias("_dedup_key"), F.current_timestamp().alias("_seen_at"))
@@ -133,15 +134,18 @@ def ledger_entries(orders: DataFrame) -> DataFrame:
 
     The order's unattributed value and the order count ride on its first item, so that
     summing them over products counts each order once. Built with posexplode and plain
-    columns, not a lambda per item: this runs on every item of every order.
+    columns, not a lambda per item: this runs on every item of every order. A rejected
+    record's row keeps its source record and reason, so that dead_letters reads the same
+    rows the totals count.
     """
     valid = F.col("motivo").isNull()
     lines = F.when(valid, F.col("itens")).otherwise(F.array(F.lit(None).cast(ITEM_TYPE)))
-    exploded = orders.select(valid.alias("_valid"), "motivo", "valor_nao_atribuido",
-                             F.posexplode(lines).alias("_pos", "i"))
+    exploded = orders.select(valid.alias("_valid"), *DEAD_LETTER_SOURCE, "motivo",
+                             "valor_nao_atribuido", F.posexplode(lines).alias("_pos", "i"))
     first = F.col("_valid") & (F.col("_pos") == 0)
     product = F.col("_valid")
     return exploded.select(
+        *DEAD_LETTER_SOURCE, "motivo",
         F.when(product, F.lit(LEDGER_PRODUCT)).otherwise(F.lit(LEDGER_REJECTION)).alias("tipo"),
         F.when(product, F.col("i.produto")).otherwise(F.col("motivo")).alias("chave"),
         F.when(product, F.col("i.quantidade").cast("bigint")).otherwise(F.lit(1).cast("bigint"))
@@ -166,7 +170,8 @@ def aggregate_ledger(entries: DataFrame) -> DataFrame:
 
 
 def dead_letters(orders: DataFrame) -> DataFrame:
-    """Rejected records as Kafka sink rows: original key and value bytes, reason headers."""
+    """Rejected records (of orders or of their ledger entries) as Kafka sink rows:
+    original key and value bytes, reason headers."""
     header = lambda name, value: F.struct(
         F.lit(name).alias("key"), value.cast("string").cast("binary").alias("value")
     )
