@@ -32,6 +32,7 @@ from vendas.errors import UserError
 from vendas.kafka_admin import ensure_topic, wait_for_broker
 from vendas.kafka_config import PLAINTEXT, KafkaClientConfig
 from vendas.report import format_table
+from vendas.rules import sql_texts
 from vendas.signals import StopSignals
 from vendas.sinks import DeadLetterWriter, TotalsPrinter, WindowPrinter
 from vendas.spark_session import build_session
@@ -230,7 +231,7 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
     check_checkpoint(options)
     # The database is checked before Spark starts: a bad URL fails in a second, not ten.
     store = TotalsStore(options.database_url).open() if options.database_url else None
-    spark = build_session("vendas-ecommerce-consumidor", conf, verbose)
+    spark = build_session("vendas-ecommerce-consumidor", conf, verbose, sql_to_warm=sql_texts())
     running = start(spark, options, store=store)
     watch = BrokerWatch(options.bootstrap_servers)
     watch.start()

@@ -1,0 +1,26 @@
+"""The session's start-up helpers, in the tests' own session."""
+
+from __future__ import annotations
+
+import logging
+
+from vendas.rules import sql_texts
+from vendas.spark_session import _warm_sql_parser
+
+
+def test_the_rules_warm_the_sql_parser_without_error(spark, caplog):
+    caplog.set_level(logging.DEBUG, logger="vendas.spark_session")
+    thread = _warm_sql_parser(sql_texts())
+    thread.join(120)
+    assert not thread.is_alive()
+    assert [r.getMessage() for r in caplog.records] == []
+
+
+def test_a_failed_warm_up_is_only_logged(spark, caplog):
+    caplog.set_level(logging.DEBUG, logger="vendas.spark_session")
+    thread = _warm_sql_parser(["1 + (", "CASE WHEN"])
+    thread.join(120)
+    assert not thread.is_alive()
+    [record] = caplog.records
+    assert record.levelno == logging.DEBUG
+    assert record.getMessage().startswith("Aquecimento do analisador SQL interrompido: ")
