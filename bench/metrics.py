@@ -136,10 +136,11 @@ def state_figures(progress: Sequence[Progress]) -> StateFigures:
     running row count off (it costs a read per write), so numRowsTotal stays 0."""
     figures: StateFigures = {}
     for item in progress:
+        names: set[str] = set()
         for index, op in enumerate(item.get("stateOperators") or []):
             name = op.get("operatorName") or f"op{index}"
-            if any(o.get("operatorName") == name for o in (item["stateOperators"][:index])):
-                name = f"{name}_{index}"
+            name = f"{name}_{index}" if name in names else name
+            names.add(name)
             entry = figures.setdefault(name, {"linhas": 0, "memoria": 0})
             entry["linhas"] += int(op.get("numRowsUpdated") or 0) - int(
                 op.get("numRowsRemoved") or 0)
