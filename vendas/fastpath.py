@@ -32,6 +32,8 @@ tests/test_parse_paths.py checks that both paths give the same rows on every mes
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -63,11 +65,10 @@ FAST_SCHEMA = ", ".join([
 MAX_FAST_ITEMS = 8
 
 
-def _every_item(names: str, check: str) -> str:
-    """check(i) holds for every position i < size(names), written out (no lambda); `check`
-    is a format string with {i}. Past the end nothing is checked; null fails."""
-    return " AND ".join(f"(size({names}) <= {i} OR {check.format(i=i)})"
-                        for i in range(MAX_FAST_ITEMS))
+def _every_item(names: str, check: Callable[[int], str]) -> str:
+    """check(i) holds for every position i < size(names), written out (no lambda). Past
+    the end nothing is checked; null fails."""
+    return " AND ".join(f"(size({names}) <= {i} OR {check(i)})" for i in range(MAX_FAST_ITEMS))
 
 
 def fast_stages(parsed: str, text: str) -> list[dict[str, str | Column]]:
@@ -76,7 +77,8 @@ def fast_stages(parsed: str, text: str) -> list[dict[str, str | Column]]:
     names = f"{parsed}.{c.PRODUTOS_COMPRADOS}"
     total = f"{parsed}.{c.VALOR_TOTAL}"
     # try_cast: null (not vouched) when out of bounds, before the checks below say so
-    line = f"try_cast(get(_fast_q, {{i}}) * get(_fast_p, {{i}}) AS {LINE_VALUE})"
+    lines = ", ".join(f"try_cast(get(_fast_q, {i}) * get(_fast_p, {i}) AS {LINE_VALUE})"
+                      for i in range(MAX_FAST_ITEMS))
     return [
         {
             "_fast_q": f"map_values({parsed}.{c.QUANTIDADE_POR_PRODUTO})",
@@ -85,16 +87,15 @@ def fast_stages(parsed: str, text: str) -> list[dict[str, str | Column]]:
         },
         # each line's value, computed once for the check and the items (greatest: a null
         # list has no size, and slice fails on a negative length)
-        {"_fast_lines": "slice(array({}), 1, greatest(size({}), 0))".format(
-            ", ".join(line.format(i=i) for i in range(MAX_FAST_ITEMS)), names)},
+        {"_fast_lines": f"slice(array({lines}), 1, greatest(size({names}), 0))"},
         {
             "_fast": f"""coalesce(to_json({parsed}) = {text}
                 AND size({names}) BETWEEN 1 AND {MAX_FAST_ITEMS}
                 AND trim({parsed}.{c.ID_ORDEM}) <> ''
                 AND map_keys({parsed}.{c.QUANTIDADE_POR_PRODUTO}) = {names}
                 AND map_keys({parsed}.{c.PRECO_UNITARIO_POR_PRODUTO}) = {names}
-                AND {_every_item(names, "trim(get(" + names + ", {i})) <> '' AND length(get("
-                                 + names + ", {i})) <= " + str(MAX_NAME_LENGTH))}
+                AND {_every_item(names, lambda i: f"trim(get({names}, {i})) <> '' "
+                                 f"AND length(get({names}, {i})) <= {MAX_NAME_LENGTH}")}
                 AND array_min(_fast_q) >= 1 AND array_max(_fast_q) <= {MAX_QUANTITY}
                 AND array_min(_fast_p) >= 0
                 AND size(array_compact(_fast_lines)) = size({names})
