@@ -117,7 +117,8 @@ _BAD_PRICE_MAP = f"(_names_shape AND {_present('_prices_raw')} AND _prices IS NU
 
 
 # The facts the rules read, stage by stage (a stage may use the columns of earlier ones).
-# Input columns: value (the Kafka bytes), _text (value as a string) and _slow (true when
+# Input columns: value (the Kafka bytes), _text (value as a string, null where the fast
+# path vouched for the record) and _slow (true when
 # the fast path could not vouch for the record: the facts are only computed then).
 FACT_STAGES: list[dict[str, str]] = [
     {

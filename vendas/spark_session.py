@@ -43,6 +43,11 @@ DEFAULTS: dict[str, str] = {
     # RocksDB's running row count reads each key before writing it, one more lookup per
     # order in the de-duplication state, for a metric only (numRowsTotal then reads 0)
     "spark.sql.streaming.stateStore.rocksdb.trackTotalNumberOfRows": "false",
+    # No extra micro-batch without data just to move the watermark on: under a steady flow
+    # there is none anyway (the next batch has data and evicts), while after the last
+    # batch of a backlog it cost a whole pass over the de-duplication state, for nothing
+    # the totals show
+    "spark.sql.streaming.noDataMicroBatches.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.streaming.noDataProgressEventInterval": "60000",
 }

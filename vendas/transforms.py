@@ -37,6 +37,7 @@ __all__ = [
 SOURCE_COLUMNS = ("key", "value", "topic", "partition", "offset", "timestamp")
 # What a dead letter carries of its source record (bytes and position).
 DEAD_LETTER_SOURCE = ("key", "value", "topic", "partition", "offset")
+TEXT = "CAST(value AS STRING)"
 
 
 def _stage(frame: DataFrame, columns: dict[str, str | Column]) -> DataFrame:
@@ -85,18 +86,23 @@ def vouched_by_fast_path(records: DataFrame) -> DataFrame:
 
 def _with_facts(records: DataFrame, fast: bool) -> DataFrame:
     """The source columns plus the fast path's columns and the VARIANT facts."""
-    frame = records.select(*SOURCE_COLUMNS, F.expr("cast(value AS string)").alias("_text"))
+    # The message as text is an expression, not a column, until the fast path is done:
+    # casting bytes to a string is free where it is used, while a column of it would be
+    # copied in full by every projection between (most of them outside generated code).
+    frame = records.select(*SOURCE_COLUMNS)
     if fast:
         frame = frame.select("*", F.when(F.col("value").isNotNull(),
-                                         F.from_json("_text", FAST_SCHEMA)).alias("_f"))
-        for stage in fast_stages("_f", "_text"):
+                                         F.from_json(F.expr(TEXT), FAST_SCHEMA)).alias("_f"))
+        for stage in fast_stages("_f", TEXT):
             frame = _stage(frame, stage)
     else:
         frame = frame.select(
             "*", F.lit(False).alias("_fast"), F.lit(None).cast("string").alias("_fast_id"),
             F.lit(None).cast(f"array<{ITEM_TYPE}>").alias("_fast_items"),
             F.lit(None).cast("timestamp").alias("_fast_date"))
-    frame = frame.withColumn("_slow", ~F.col("_fast"))
+    frame = frame.select("*", (~F.col("_fast")).alias("_slow"))
+    # only the records the fast path did not vouch for need the VARIANT facts (and _text)
+    frame = frame.select("*", F.when(F.col("_slow"), F.expr(TEXT)).alias("_text"))
     for stage in FACT_STAGES:
         frame = _stage(frame, stage)
     return frame
