@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from vendas.rules import sql_texts
 from vendas.spark_session import _warm_sql_parser
+from vendas.transforms import sql_texts
 
 
 def test_the_rules_warm_the_sql_parser_without_error(spark, caplog):

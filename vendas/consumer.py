@@ -32,7 +32,6 @@ from vendas.errors import UserError
 from vendas.kafka_admin import ensure_topic, wait_for_broker
 from vendas.kafka_config import PLAINTEXT, KafkaClientConfig
 from vendas.report import format_table
-from vendas.rules import sql_texts
 from vendas.signals import StopSignals
 from vendas.sinks import DeadLetterWriter, TotalsPrinter, WindowPrinter
 from vendas.spark_session import build_session
@@ -42,6 +41,7 @@ from vendas.transforms import (
     deduplicate_orders,
     ledger_entries,
     parse_orders,
+    sql_texts,
     windowed_totals,
 )
 

@@ -34,9 +34,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pyspark.sql import Column
-from pyspark.sql import functions as F
-
 from vendas import contract as c
 from vendas.rules import (
     LINE_VALUE,
@@ -71,9 +68,16 @@ def _every_item(names: str, check: Callable[[int], str]) -> str:
     return " AND ".join(f"(size({names}) <= {i} OR {check(i)})" for i in range(MAX_FAST_ITEMS))
 
 
-def fast_stages(parsed: str, text: str) -> list[dict[str, str | Column]]:
+def fast_item_fields(parsed: str) -> dict[str, str]:
+    """The valid order's items, field by field (produto, quantidade, valor): arrays that
+    transforms.parse_orders zips into the item type (SQL's arrays_zip cannot name them)."""
+    return {"produto": f"{parsed}.{c.PRODUTOS_COMPRADOS}", "quantidade": "_fast_q",
+            "valor": "_fast_lines"}
+
+
+def fast_stages(parsed: str, text: str) -> list[dict[str, str]]:
     """SQL stages over the typed struct `parsed` (from_json of the message `text`):
-    _fast (vouched valid) and the valid order's id, items and date."""
+    _fast (vouched valid) and the valid order's id and date (its items: fast_item_fields)."""
     names = f"{parsed}.{c.PRODUTOS_COMPRADOS}"
     total = f"{parsed}.{c.VALOR_TOTAL}"
     # try_cast: null (not vouched) when out of bounds, before the checks below say so
@@ -104,9 +108,11 @@ def fast_stages(parsed: str, text: str) -> list[dict[str, str | Column]]:
                                 for i in range(MAX_FAST_ITEMS))} = {total}
                 AND _fast_date IS NOT NULL, false)""",
             "_fast_id": f"{parsed}.{c.ID_ORDEM}",
-            # named so that it needs no cast to the slow path's item type
-            "_fast_items": F.arrays_zip(F.expr(names).alias("produto"),
-                                        F.col("_fast_q").alias("quantidade"),
-                                        F.col("_fast_lines").alias("valor")),
         },
     ]
+
+
+def sql_texts(parsed: str, text: str) -> list[str]:
+    """Every SQL expression of the fast path (to warm Spark's parser with)."""
+    return [*(e for stage in fast_stages(parsed, text) for e in stage.values()),
+            *fast_item_fields(parsed).values()]

@@ -12,12 +12,13 @@ ordered rule table (vendas/rules.py).
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from vendas import contract as c
 from vendas.contract import LEDGER_PRODUCT, LEDGER_REJECTION
-from vendas.fastpath import FAST_SCHEMA, fast_stages
+from vendas.fastpath import FAST_SCHEMA, fast_item_fields, fast_stages
+from vendas.fastpath import sql_texts as fast_path_sql
 from vendas.rules import (
     FACT_STAGES,
     ITEM_PRICE,
@@ -27,22 +28,28 @@ from vendas.rules import (
     REASONS,
     reason_expr,
 )
+from vendas.rules import sql_texts as rules_sql
 
 __all__ = [
     "LEDGER_PRODUCT", "LEDGER_REJECTION", "MONEY", "REASONS",
     "aggregate_ledger", "dead_letters", "deduplicate_orders",
-    "ledger_entries", "parse_orders", "windowed_totals",
+    "ledger_entries", "parse_orders", "sql_texts", "windowed_totals",
 ]
 
 SOURCE_COLUMNS = ("key", "value", "topic", "partition", "offset", "timestamp")
 # What a dead letter carries of its source record (bytes and position).
 DEAD_LETTER_SOURCE = ("key", "value", "topic", "partition", "offset")
 TEXT = "CAST(value AS STRING)"
+PARSED = "_f"  # the fast path's typed parse of TEXT
 
 
-def _stage(frame: DataFrame, columns: dict[str, str | Column]) -> DataFrame:
-    return frame.select("*", *((F.expr(e) if isinstance(e, str) else e).alias(name)
-                               for name, e in columns.items()))
+def _stage(frame: DataFrame, columns: dict[str, str]) -> DataFrame:
+    return frame.select("*", *(F.expr(e).alias(name) for name, e in columns.items()))
+
+
+def sql_texts() -> list[str]:
+    """Every SQL expression parse_orders parses, for vendas.spark_session to parse ahead."""
+    return [*fast_path_sql(PARSED, TEXT), *rules_sql()]
 
 
 def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
@@ -92,9 +99,13 @@ def _with_facts(records: DataFrame, fast: bool) -> DataFrame:
     frame = records.select(*SOURCE_COLUMNS)
     if fast:
         frame = frame.select("*", F.when(F.col("value").isNotNull(),
-                                         F.from_json(F.expr(TEXT), FAST_SCHEMA)).alias("_f"))
-        for stage in fast_stages("_f", TEXT):
+                                         F.from_json(F.expr(TEXT), FAST_SCHEMA)).alias(PARSED))
+        for stage in fast_stages(PARSED, TEXT):
             frame = _stage(frame, stage)
+        # named so that it needs no cast to the slow path's item type
+        frame = frame.select("*", F.arrays_zip(*(
+            F.expr(e).alias(name) for name, e in fast_item_fields(PARSED).items()
+        )).alias("_fast_items"))
     else:
         frame = frame.select(
             "*", F.lit(False).alias("_fast"), F.lit(None).cast("string").alias("_fast_id"),
