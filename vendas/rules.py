@@ -117,9 +117,9 @@ _BAD_PRICE_MAP = f"(_names_shape AND {_present('_prices_raw')} AND _prices IS NU
 
 
 # The facts the rules read, stage by stage (a stage may use the columns of earlier ones).
-# Input columns: value (the Kafka bytes), _text (value as a string, null where the fast
-# path vouched for the record) and _slow (true when
-# the fast path could not vouch for the record: the facts are only computed then).
+# Input columns: value (the Kafka bytes), _slow (true when the fast path could not vouch
+# for the record: the facts are only computed then) and _text (value as a string, only
+# where _slow).
 FACT_STAGES: list[dict[str, str]] = [
     {
         # A leading byte-order mark is ignored (RFC 8259 allows it); the bytes stay as sent.
