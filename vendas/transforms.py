@@ -111,9 +111,9 @@ def _with_facts(records: DataFrame, fast: bool) -> DataFrame:
             "*", F.lit(False).alias("_fast"), F.lit(None).cast("string").alias("_fast_id"),
             F.lit(None).cast(f"array<{ITEM_TYPE}>").alias("_fast_items"),
             F.lit(None).cast("timestamp").alias("_fast_date"))
-    frame = frame.select("*", (~F.col("_fast")).alias("_slow"))
     # only the records the fast path did not vouch for need the VARIANT facts (and _text)
-    frame = frame.select("*", F.when(F.col("_slow"), F.expr(TEXT)).alias("_text"))
+    slow = ~F.col("_fast")
+    frame = frame.select("*", slow.alias("_slow"), F.when(slow, F.expr(TEXT)).alias("_text"))
     for stage in FACT_STAGES:
         frame = _stage(frame, stage)
     return frame
