@@ -41,6 +41,14 @@ SOURCE_COLUMNS = ("key", "value", "topic", "partition", "offset", "timestamp")
 DEAD_LETTER_SOURCE = ("key", "value", "topic", "partition", "offset")
 TEXT = "CAST(value AS STRING)"
 PARSED = "_f"  # the fast path's typed parse of TEXT
+# The VARIANT path's id and items of an order (over the facts of vendas/rules.py).
+SLOW_ID = "try_variant_get(_id, '$', 'string')"
+# try_cast: a rejected order's quantity or price may be out of bounds, and its line with
+# it (its items are never counted)
+SLOW_ITEMS = f"""transform(_items, i -> try_cast(named_struct(
+    'produto', i.produto,
+    'quantidade', {ITEM_QUANTITY},
+    'valor', {ITEM_QUANTITY} * {ITEM_PRICE}) AS {ITEM_TYPE}))"""
 
 
 def _stage(frame: DataFrame, columns: dict[str, str]) -> DataFrame:
@@ -49,7 +57,7 @@ def _stage(frame: DataFrame, columns: dict[str, str]) -> DataFrame:
 
 def sql_texts() -> list[str]:
     """Every SQL expression parse_orders parses, for vendas.spark_session to parse ahead."""
-    return [*fast_path_sql(PARSED, TEXT), *rules_sql()]
+    return [*fast_path_sql(PARSED, TEXT), *rules_sql(), SLOW_ID, SLOW_ITEMS]
 
 
 def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
@@ -70,16 +78,9 @@ def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
         *SOURCE_COLUMNS,
         F.when(~valid_fast, F.expr(reason_expr())).alias("motivo"),
         F.when(valid_fast, F.col("_fast_id"))
-        .otherwise(F.expr("try_variant_get(_id, '$', 'string')")).alias(c.ID_ORDEM),
+        .otherwise(F.expr(SLOW_ID)).alias(c.ID_ORDEM),
         F.when(valid_fast, F.col("_fast_items"))
-        .otherwise(F.expr(
-            # try_cast: a rejected order's quantity or price may be out of bounds, and
-            # its line with it (its items are never counted)
-            f"""transform(_items, i -> try_cast(named_struct(
-                  'produto', i.produto,
-                  'quantidade', {ITEM_QUANTITY},
-                  'valor', {ITEM_QUANTITY} * {ITEM_PRICE}) AS {ITEM_TYPE}))"""
-        )).alias("itens"),
+        .otherwise(F.expr(SLOW_ITEMS)).alias("itens"),
         F.when(valid_fast | F.col("_priced"), F.lit(0).cast(MONEY))
         .otherwise(F.col("_total_cents").cast(MONEY)).alias("valor_nao_atribuido"),
         F.when(valid_fast, F.col("_fast_date")).otherwise(F.col("data_hora")).alias("data_hora"),
