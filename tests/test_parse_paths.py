@@ -28,7 +28,7 @@ from tests.corpus import (
 from tests.hostile_corpus import HOSTILE
 from tests.kafka_records import as_bytes, kafka_frame
 from vendas.fastpath import MAX_FAST_ITEMS
-from vendas.generator import OrderGenerator, make_clock
+from vendas.generator import MAX_PRODUCTS_PER_ORDER, OrderGenerator, make_clock
 from vendas.transforms import parse_orders, vouched_by_fast_path
 
 SEED = 20261201
@@ -239,6 +239,7 @@ def test_both_paths_give_the_same_rows(spark, messages):
 
 
 def test_fast_path_vouches_for_canonical_orders_and_only_valid_ones(spark, messages):
+    assert MAX_FAST_ITEMS >= MAX_PRODUCTS_PER_ORDER  # the producer's largest order fits
     frame = kafka_frame(spark, messages)
     vouched = {r["offset"] for r in vouched_by_fast_path(frame).where("_fast").collect()}
     slow = {r["offset"]: r["motivo"] for r in parse_orders(frame, fast=False).collect()}

@@ -57,9 +57,10 @@ FAST_SCHEMA = ", ".join([
 ])
 
 
-# Orders with up to this many items are checked item by item without a lambda (the
-# producer's orders have at most five); longer ones go to the VARIANT path.
-MAX_FAST_ITEMS = 8
+# Orders with up to this many items are checked item by item without a lambda: the
+# producer's largest order (vendas.generator.MAX_PRODUCTS_PER_ORDER), and no more, since
+# every position written out is code each record runs; longer ones go to the VARIANT path.
+MAX_FAST_ITEMS = 5
 
 
 def _every_item(names: str, check: Callable[[int], str]) -> str:
