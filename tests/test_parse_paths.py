@@ -1,7 +1,8 @@
-"""The fast path and the VARIANT path give the same verdict on every message.
+"""Both fast paths and the VARIANT path give the same verdict on every message.
 
-parse_orders(fast=True) lets the typed fast path vouch for canonical orders; with
-fast=False every record goes through the VARIANT facts and rules. On the corpus, the
+parse_orders(fast=True) lets a fast path vouch for canonical orders: the Java one
+(vendas/jvm_validator.py) or, with jvm=False, the typed SQL one; with fast=False every
+record goes through the VARIANT facts and rules. On the corpus, the
 hostile corpus, generated orders and generated tricky variants of them, both must give the
 same rows: the same reason, or valid with the same id, items, values and date.
 """
@@ -29,6 +30,7 @@ from tests.hostile_corpus import HOSTILE
 from tests.kafka_records import as_bytes, kafka_frame
 from vendas.fastpath import MAX_FAST_ITEMS
 from vendas.generator import MAX_PRODUCTS_PER_ORDER, OrderGenerator, make_clock
+from vendas import jvm_validator
 from vendas.transforms import parse_orders, vouched_by_fast_path
 
 SEED = 20261201
@@ -211,6 +213,18 @@ def _canonical_many(n: int, null_last: bool = False) -> bytes:
             '"data_hora":"2026-11-23T14:05:09"}').encode()
 
 
+def byte_variants(bases: list[bytes]) -> Iterator[bytes]:
+    """Bytes a text mutation cannot make: other encodings and ill-formed UTF-8 in a name."""
+    name_start = b'"produtos_comprados":["'
+    for base in bases:
+        yield base.decode().encode("utf-16-le")
+        yield base.decode().encode("utf-16")  # with a byte-order mark
+        yield base.decode().encode("utf-32-be")
+        for bad in (b"\xc1\xa1", b"\xe0\x80\xa1", b"\xed\xa0\x80", b"\xf4\x90\x80\x80",
+                    b"\xc3", b"\x80", b"\xff", b"\x00"):
+            yield base.replace(name_start, name_start + bad, 1)
+
+
 def all_messages() -> list[bytes | None]:
     bases = generated_orders(24) + generated_orders(8, "br")
     corpus = [as_bytes(m) for _, m, _ in MALFORMED] + [as_bytes(m) for _, m in VALID_ODDITIES]
@@ -220,7 +234,8 @@ def all_messages() -> list[bytes | None]:
                                             MAX_FAST_ITEMS + 1, 40)]
     corpus += [_canonical_many(n, null_last=True) for n in (2, MAX_FAST_ITEMS)]
     hostile = [case.value for case in HOSTILE]
-    return [*generated_orders(GENERATED), *corpus, *hostile, *tricky_variants(bases)]
+    return [*generated_orders(GENERATED), *corpus, *hostile, *tricky_variants(bases),
+            *byte_variants(bases[:4])]
 
 
 @pytest.fixture(scope="module")
@@ -228,9 +243,19 @@ def messages() -> list[bytes | None]:
     return all_messages()
 
 
-def test_both_paths_give_the_same_rows(spark, messages):
+@pytest.fixture(scope="module", params=["java", "sql"])
+def jvm(request, spark) -> bool:
+    """Each test once with each fast path (the Java one needs a JDK to be built)."""
+    if request.param == "sql":
+        return False
+    if not jvm_validator.register(spark):
+        pytest.skip("sem javac (JDK) aqui: o validador em Java não pode ser compilado")
+    return True
+
+
+def test_both_paths_give_the_same_rows(spark, messages, jvm):
     frame = kafka_frame(spark, messages).cache()
-    fast = parse_orders(frame).orderBy("offset").collect()
+    fast = parse_orders(frame, jvm=jvm).orderBy("offset").collect()
     slow = parse_orders(frame, fast=False).orderBy("offset").collect()
     assert len(fast) == len(slow) == len(messages)
     differences = [(messages[a.offset][:200], a, b) for a, b in zip(fast, slow) if a != b]
@@ -238,10 +263,10 @@ def test_both_paths_give_the_same_rows(spark, messages):
     frame.unpersist()
 
 
-def test_fast_path_vouches_for_canonical_orders_and_only_valid_ones(spark, messages):
+def test_fast_path_vouches_for_canonical_orders_and_only_valid_ones(spark, messages, jvm):
     assert MAX_FAST_ITEMS >= MAX_PRODUCTS_PER_ORDER  # the producer's largest order fits
     frame = kafka_frame(spark, messages)
-    vouched = {r["offset"] for r in vouched_by_fast_path(frame).where("_fast").collect()}
+    vouched = {r["offset"] for r in vouched_by_fast_path(frame, jvm).where("_fast").collect()}
     slow = {r["offset"]: r["motivo"] for r in parse_orders(frame, fast=False).collect()}
     assert set(range(GENERATED)) <= vouched  # every order the producer's generator makes
     assert all(slow[offset] is None for offset in vouched)

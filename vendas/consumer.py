@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from vendas import contract as c
+from vendas import jvm_validator
 from vendas.batches import BatchProcessor
 from vendas.broker_watch import BrokerWatch
 from vendas.checkpoints import (
@@ -179,6 +180,7 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
     `records` defaults to the Kafka topic; any stream with Kafka's columns will do (the
     benchmark feeds the same queries from files to compare sources).
     """
+    jvm_validator.register(spark)
     orders = parse_orders(records if records is not None else kafka_records(spark, options))
     checkpoint = options.checkpoint_location
     make_local_checkpoint_dir(options)

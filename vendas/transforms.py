@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from vendas import contract as c
+from vendas import jvm_validator
 from vendas.contract import LEDGER_PRODUCT, LEDGER_REJECTION
 from vendas.fastpath import FAST_SCHEMA, fast_item_fields, fast_stages
 from vendas.fastpath import sql_texts as fast_path_sql
@@ -57,10 +58,11 @@ def _stage(frame: DataFrame, columns: dict[str, str]) -> DataFrame:
 
 def sql_texts() -> list[str]:
     """Every SQL expression parse_orders parses, for vendas.spark_session to parse ahead."""
-    return [*fast_path_sql(PARSED, TEXT), *rules_sql(), SLOW_ID, SLOW_ITEMS]
+    return [*jvm_validator.sql_texts("value"), *fast_path_sql(PARSED, TEXT), *rules_sql(),
+            SLOW_ID, SLOW_ITEMS]
 
 
-def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
+def parse_orders(records: DataFrame, fast: bool = True, jvm: bool = True) -> DataFrame:
     """Kafka records (key, value, topic, partition, offset, timestamp) -> validated orders.
 
     Output keeps the source columns and adds: motivo (null when valid), id_ordem,
@@ -68,11 +70,13 @@ def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
     prices), valor_nao_atribuido (the order value no product could be credited with),
     data_hora (timestamp in the session time zone).
 
-    Canonical orders go through the typed fast path (vendas/fastpath.py); the VARIANT
-    facts and rules (vendas/rules.py) are only computed for the records it cannot vouch
-    for. `fast=False` sends every record through the VARIANT path (tests compare both).
+    Canonical orders go through a fast path: the Java one (vendas/jvm_validator.py) when
+    it is registered in the session, else the typed SQL one (vendas/fastpath.py); the
+    VARIANT facts and rules (vendas/rules.py) are only computed for the records it cannot
+    vouch for. `fast=False` sends every record through the VARIANT path and `jvm=False`
+    the canonical ones through the SQL fast path (tests compare all three).
     """
-    frame = _with_facts(records, fast)
+    frame = _with_facts(records, fast, jvm)
     valid_fast = F.col("_fast")
     return frame.select(
         *SOURCE_COLUMNS,
@@ -87,18 +91,24 @@ def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
     )
 
 
-def vouched_by_fast_path(records: DataFrame) -> DataFrame:
+def vouched_by_fast_path(records: DataFrame, jvm: bool = True) -> DataFrame:
     """offset and _fast (the fast path vouched for the record): for tests and benchmarks."""
-    return _with_facts(records, fast=True).select("offset", "_fast")
+    return _with_facts(records, True, jvm).select("offset", "_fast")
 
 
-def _with_facts(records: DataFrame, fast: bool) -> DataFrame:
+def _with_facts(records: DataFrame, fast: bool, jvm: bool = True) -> DataFrame:
     """The source columns plus the fast path's columns and the VARIANT facts."""
     # The message as text is an expression, not a column, until the fast path is done:
     # casting bytes to a string is free where it is used, while a column of it would be
     # copied in full by every projection between (most of them outside generated code).
     frame = records.select(*SOURCE_COLUMNS)
-    if fast:
+    if fast and jvm and jvm_validator.is_registered(records.sparkSession):
+        for stage in jvm_validator.fast_stages("value"):
+            frame = _stage(frame, stage)
+        frame = frame.select("*", F.arrays_zip(*(
+            F.col(e).alias(name) for name, e in jvm_validator.fast_item_fields().items()
+        )).alias("_fast_items"))
+    elif fast:
         frame = frame.select("*", F.when(F.col("value").isNotNull(),
                                          F.from_json(F.expr(TEXT), FAST_SCHEMA)).alias(PARSED))
         for stage in fast_stages(PARSED, TEXT):

@@ -1,0 +1,250 @@
+package vendas;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import java.io.IOException;
+import java.math.BigDecimal;
+import java.util.Arrays;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.api.java.UDF2;
+
+/**
+ * The consumer's fast path on the JVM (see vendas/jvm_validator.py): one strict streaming
+ * pass over the message bytes that vouches for a plain valid order, or returns null.
+ *
+ * It only ever says "valid, with these items", and only for messages it can read without
+ * doubt: UTF-8 checked byte by byte, no duplicate key, exactly the canonical fields, names
+ * and keys without surrounding blanks, control characters or surrogates, quantities as JSON
+ * integers, money as plain decimals with at most two places. Everything else is left to the
+ * VARIANT facts and rules (vendas/rules.py), which give the verdict; so does a date, which
+ * both paths read with the same SQL expression. The limits come from vendas/rules.py as the
+ * second argument, never written here.
+ */
+public final class CanonicalOrder implements UDF2<byte[], String, Row> {
+  private static final long serialVersionUID = 1L;
+  // The data contract's field names (vendas/contract.py); tests/test_parse_paths.py fails
+  // if they drift apart, since no generated order would be vouched for.
+  private static final String ID = "id_ordem";
+  private static final String CPF = "cpf_cliente";
+  private static final String NAMES = "produtos_comprados";
+  private static final String QUANTITIES = "quantidade_por_produto";
+  private static final String PRICES = "preco_unitario_por_produto";
+  private static final String TOTAL = "valor_total";
+  private static final String DATE = "data_hora";
+  private static final JsonFactory FACTORY =
+      JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
+
+  private transient Limits limits;
+
+  /** maxItems,maxQuantity,maxNameLength,maxPrice,maxOrderValue, parsed once per task. */
+  private static final class Limits {
+    final String text;
+    final int maxItems;
+    final int maxQuantity;
+    final int maxNameLength;
+    final BigDecimal maxPrice;
+    final BigDecimal maxOrderValue;
+
+    Limits(String text) {
+      String[] parts = text.split(",");
+      this.text = text;
+      maxItems = Integer.parseInt(parts[0]);
+      maxQuantity = Integer.parseInt(parts[1]);
+      maxNameLength = Integer.parseInt(parts[2]);
+      maxPrice = new BigDecimal(parts[3]);
+      maxOrderValue = new BigDecimal(parts[4]);
+    }
+  }
+
+  @Override
+  public Row call(byte[] value, String limitsText) {
+    Limits current = limits;
+    if (current == null || !current.text.equals(limitsText)) {
+      current = limits = new Limits(limitsText);
+    }
+    // '{' first and no NUL in the first bytes: Jackson then reads UTF-8, not UTF-16/32
+    if (value == null || value.length < 4 || value[0] != '{' || value[1] == 0 || value[2] == 0
+        || value[3] == 0 || !isValidUtf8(value)) {
+      return null;
+    }
+    try (JsonParser parser = FACTORY.createParser(value)) {
+      return read(parser, current);
+    } catch (IOException | RuntimeException notPlain) {
+      return null;
+    }
+  }
+
+  private static Row read(JsonParser p, Limits limits) throws IOException {
+    p.nextToken(); // START_OBJECT: value[0] is '{'
+    String id = null;
+    String date = null;
+    boolean cpf = false;
+    String[] names = null;
+    Integer[] quantities = null;
+    BigDecimal[] prices = null;
+    BigDecimal total = null;
+    JsonToken token;
+    while ((token = p.nextToken()) == JsonToken.FIELD_NAME) {
+      String field = p.currentName();
+      JsonToken value = p.nextToken();
+      switch (field) {
+        case ID:
+          id = value == JsonToken.VALUE_STRING ? p.getText() : null;
+          if (id == null || !isPlain(id)) return null;
+          break;
+        case CPF:
+          if (value != JsonToken.VALUE_STRING) return null;
+          cpf = true;
+          break;
+        case NAMES:
+          names = readNames(p, value, limits);
+          if (names == null) return null;
+          break;
+        case QUANTITIES:
+          if (names == null || !startsMap(p, value, names, 0)) return null;
+          quantities = new Integer[names.length];
+          for (int i = 0; i < names.length; i++) {
+            if (p.nextToken() != JsonToken.VALUE_NUMBER_INT
+                || p.getNumberType() != JsonParser.NumberType.INT) return null;
+            int quantity = p.getIntValue();
+            if (quantity < 1 || quantity > limits.maxQuantity) return null;
+            quantities[i] = quantity;
+            if (!nextKey(p, names, i + 1)) return null;
+          }
+          break;
+        case PRICES:
+          if (names == null || !startsMap(p, value, names, 0)) return null;
+          prices = new BigDecimal[names.length];
+          for (int i = 0; i < names.length; i++) {
+            prices[i] = money(p, p.nextToken(), limits.maxPrice);
+            if (prices[i] == null || !nextKey(p, names, i + 1)) return null;
+          }
+          break;
+        case TOTAL:
+          total = money(p, value, limits.maxOrderValue);
+          if (total == null) return null;
+          break;
+        case DATE:
+          if (value != JsonToken.VALUE_STRING) return null;
+          date = p.getText();
+          break;
+        default:
+          return null;
+      }
+    }
+    if (token != JsonToken.END_OBJECT || p.nextToken() != null || id == null || !cpf
+        || quantities == null || prices == null || total == null || date == null) {
+      return null;
+    }
+    BigDecimal[] lines = new BigDecimal[names.length];
+    BigDecimal sum = BigDecimal.ZERO;
+    for (int i = 0; i < names.length; i++) {
+      lines[i] = prices[i].multiply(BigDecimal.valueOf(quantities[i]));
+      sum = sum.add(lines[i]);
+    }
+    return sum.compareTo(total) == 0 ? RowFactory.create(id, names, quantities, lines, date) : null;
+  }
+
+  /** 1..maxItems distinct plain names, each of at most maxNameLength characters. */
+  private static String[] readNames(JsonParser p, JsonToken value, Limits limits)
+      throws IOException {
+    if (value != JsonToken.START_ARRAY) return null;
+    String[] names = new String[limits.maxItems];
+    int n = 0;
+    JsonToken token;
+    while ((token = p.nextToken()) == JsonToken.VALUE_STRING) {
+      String name = p.getText();
+      if (n == limits.maxItems || !isPlain(name) || name.length() > limits.maxNameLength) {
+        return null;
+      }
+      for (int i = 0; i < n; i++) {
+        if (names[i].equals(name)) return null;
+      }
+      names[n++] = name;
+    }
+    return token == JsonToken.END_ARRAY && n > 0 ? Arrays.copyOf(names, n) : null;
+  }
+
+  /** An object whose first key is names[at] (an empty list has none: not vouched). */
+  private static boolean startsMap(JsonParser p, JsonToken value, String[] names, int at)
+      throws IOException {
+    return value == JsonToken.START_OBJECT && nextKey(p, names, at);
+  }
+
+  /** The next key is names[at], or the object ends right after the last name. */
+  private static boolean nextKey(JsonParser p, String[] names, int at) throws IOException {
+    JsonToken token = p.nextToken();
+    if (at == names.length) return token == JsonToken.END_OBJECT;
+    return token == JsonToken.FIELD_NAME && p.currentName().equals(names[at]);
+  }
+
+  /** A plain decimal literal, not negative, at most two places and `max`; else null. */
+  private static BigDecimal money(JsonParser p, JsonToken value, BigDecimal max)
+      throws IOException {
+    if (value != JsonToken.VALUE_NUMBER_INT && value != JsonToken.VALUE_NUMBER_FLOAT) {
+      return null;
+    }
+    String text = p.getText();
+    int dot = text.indexOf('.');
+    if (text.length() > 24 || text.charAt(0) == '-' || text.indexOf('e') >= 0
+        || text.indexOf('E') >= 0 || (dot >= 0 && text.length() - dot - 1 > 2)) {
+      return null;
+    }
+    BigDecimal amount = new BigDecimal(text).setScale(2);
+    return amount.compareTo(max) <= 0 ? amount : null;
+  }
+
+  /** Not empty; no blank or control character at either end or inside; no surrogate. */
+  private static boolean isPlain(String s) {
+    int n = s.length();
+    if (n == 0 || Character.isWhitespace(s.charAt(0)) || Character.isWhitespace(s.charAt(n - 1))
+        || Character.isSpaceChar(s.charAt(0)) || Character.isSpaceChar(s.charAt(n - 1))) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      char c = s.charAt(i);
+      if (c < ' ' || c == 0x7F || Character.isSurrogate(c)) return false;
+    }
+    return true;
+  }
+
+  /** Well-formed UTF-8 (RFC 3629: no overlong form, no surrogate, nothing past U+10FFFF). */
+  static boolean isValidUtf8(byte[] b) {
+    int i = 0;
+    int n = b.length;
+    while (i < n) {
+      int c = b[i] & 0xFF;
+      if (c < 0x80) {
+        i++;
+        continue;
+      }
+      int extra;
+      int min;
+      if (c >= 0xC2 && c <= 0xDF) {
+        extra = 1;
+        min = 0x80;
+      } else if (c >= 0xE0 && c <= 0xEF) {
+        extra = 2;
+        min = 0x800;
+      } else if (c >= 0xF0 && c <= 0xF4) {
+        extra = 3;
+        min = 0x10000;
+      } else {
+        return false;
+      }
+      int code = c & (0x3F >> extra);
+      for (int k = 1; k <= extra; k++) {
+        if (i + k >= n) return false;
+        int next = b[i + k] & 0xFF;
+        if ((next & 0xC0) != 0x80) return false;
+        code = (code << 6) | (next & 0x3F);
+      }
+      if (code < min || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return false;
+      i += extra + 1;
+    }
+    return true;
+  }
+}
