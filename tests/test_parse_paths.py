@@ -28,9 +28,9 @@ from tests.corpus import (
 )
 from tests.hostile_corpus import HOSTILE
 from tests.kafka_records import as_bytes, kafka_frame
+from vendas import jvm_validator
 from vendas.fastpath import MAX_FAST_ITEMS
 from vendas.generator import MAX_PRODUCTS_PER_ORDER, OrderGenerator, make_clock
-from vendas import jvm_validator
 from vendas.transforms import parse_orders, vouched_by_fast_path
 
 SEED = 20261201
