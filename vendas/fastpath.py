@@ -1,4 +1,7 @@
-"""The fast path: a typed parse that vouches for canonical orders without VARIANT.
+"""The SQL fast path: a typed parse that vouches for canonical orders without VARIANT.
+
+The consumer uses it where the Java fast path (vendas/jvm_validator.py, same verdicts,
+cheaper) cannot be built, for want of a JDK.
 
 `from_json` with a fixed schema is several times cheaper than the VARIANT facts of
 vendas/rules.py, but it is lax: it keeps the last of two duplicate keys, ignores unknown

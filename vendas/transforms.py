@@ -5,9 +5,10 @@ parse_orders: Kafka records -> one row per record, either valid (motivo null) wi
 deduplicate_orders: the same id_ordem counts once within a processing-time window.
 ledger_entries / aggregate_ledger: items per product plus rejection counts, summed.
 
-Validation has two paths with one verdict: a typed fast path for canonical orders
-(vendas/fastpath.py) and, for every record it cannot vouch for, the VARIANT facts and the
-ordered rule table (vendas/rules.py).
+Validation has two paths with one verdict: a fast path for canonical orders (in Java,
+vendas/jvm_validator.py, or where no JDK can build it, in SQL, vendas/fastpath.py) and, for
+every record it cannot vouch for, the VARIANT facts and the ordered rule table
+(vendas/rules.py).
 """
 
 from __future__ import annotations
