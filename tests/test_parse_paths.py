@@ -248,8 +248,9 @@ def jvm(request, spark) -> bool:
     """Each test once with each fast path (the Java one needs a JDK to be built)."""
     if request.param == "sql":
         return False
-    if not jvm_validator.register(spark):
+    if jvm_validator.find_javac() is None:
         pytest.skip("sem javac (JDK) aqui: o validador em Java não pode ser compilado")
+    assert jvm_validator.register(spark), "o validador em Java não compilou (veja o log)"
     return True
 
 
