@@ -23,6 +23,7 @@ from pathlib import Path
 import pyspark
 from pyspark.sql import SparkSession
 
+from vendas import contract as c
 from vendas.fastpath import MAX_FAST_ITEMS
 from vendas.java import java_executable
 from vendas.rules import MAX_NAME_LENGTH, MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY, date_expr
@@ -34,8 +35,12 @@ CLASS_NAME = "vendas.CanonicalOrder"
 SOURCE = Path(__file__).with_name("jvm") / "CanonicalOrder.java"
 RESULT_TYPE = ("struct<id:string,produtos:array<string>,quantidades:array<int>,"
                "valores:array<decimal(18,2)>,data:string>")
-# The limits of vendas/rules.py, handed to the Java code as its second argument.
-LIMITS = f"{MAX_FAST_ITEMS},{MAX_QUANTITY},{MAX_NAME_LENGTH},{MAX_PRICE},{MAX_ORDER_VALUE}"
+# The Java code's second argument: the canonical field names (in the order of its field
+# numbers) and the limits of vendas/rules.py, so that neither is written twice.
+SETTINGS = ",".join(map(str, (
+    c.ID_ORDEM, c.CPF_CLIENTE, c.PRODUTOS_COMPRADOS, c.QUANTIDADE_POR_PRODUTO,
+    c.PRECO_UNITARIO_POR_PRODUTO, c.VALOR_TOTAL, c.DATA_HORA,
+    MAX_FAST_ITEMS, MAX_QUANTITY, MAX_NAME_LENGTH, MAX_PRICE, MAX_ORDER_VALUE)))
 COMPILE_TIMEOUT_S = 300
 
 
@@ -43,7 +48,7 @@ def fast_stages(value: str) -> list[dict[str, str]]:
     """SQL stages over the message bytes `value`: _fast (vouched valid), the valid order's
     id and date (its items: fast_item_fields), as vendas/fastpath.py's stages name them."""
     return [
-        {"_jvm": f"{FUNCTION}({value}, '{LIMITS}')"},
+        {"_jvm": f"{FUNCTION}({value}, '{SETTINGS}')"},
         {"_fast_date": date_expr("_jvm.data")},
         {"_fast": "coalesce(_jvm IS NOT NULL AND _fast_date IS NOT NULL, false)",
          "_fast_id": "_jvm.id"},
@@ -95,7 +100,7 @@ def _spark_jars() -> Path:
     return Path(pyspark.__file__).parent / "jars"
 
 
-def _javac() -> str | None:
+def find_javac() -> str | None:
     """javac beside the java Spark runs (a JDK), else on the PATH."""
     beside = Path(java_executable()).resolve().with_name("javac")
     return str(beside) if os.access(beside, os.X_OK) else shutil.which("javac")
@@ -107,7 +112,7 @@ def build_jar() -> Path | None:
     target = jar_path()
     if target.is_file():
         return target
-    javac = _javac()
+    javac = find_javac()
     if javac is None:
         log.warning("javac (JDK) não encontrado: o consumidor valida com o caminho rápido em "
                     "SQL, mais lento. Instale um JDK para o validador em Java.")

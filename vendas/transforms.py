@@ -104,19 +104,17 @@ def _with_facts(records: DataFrame, fast: bool, jvm: bool = True) -> DataFrame:
     # copied in full by every projection between (most of them outside generated code).
     frame = records.select(*SOURCE_COLUMNS)
     if fast and jvm and jvm_validator.is_registered(records.sparkSession):
-        for stage in jvm_validator.fast_stages("value"):
-            frame = _stage(frame, stage)
-        frame = frame.select("*", F.arrays_zip(*(
-            F.col(e).alias(name) for name, e in jvm_validator.fast_item_fields().items()
-        )).alias("_fast_items"))
+        stages, item_fields = jvm_validator.fast_stages("value"), jvm_validator.fast_item_fields()
     elif fast:
         frame = frame.select("*", F.when(F.col("value").isNotNull(),
                                          F.from_json(F.expr(TEXT), FAST_SCHEMA)).alias(PARSED))
-        for stage in fast_stages(PARSED, TEXT):
+        stages, item_fields = fast_stages(PARSED, TEXT), fast_item_fields(PARSED)
+    if fast:
+        for stage in stages:
             frame = _stage(frame, stage)
         # named so that it needs no cast to the slow path's item type
         frame = frame.select("*", F.arrays_zip(*(
-            F.expr(e).alias(name) for name, e in fast_item_fields(PARSED).items()
+            F.expr(e).alias(name) for name, e in item_fields.items()
         )).alias("_fast_items"))
     else:
         frame = frame.select(

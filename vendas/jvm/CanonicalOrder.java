@@ -20,50 +20,63 @@ import org.apache.spark.sql.api.java.UDF2;
  * and keys without surrounding blanks, control characters or surrogates, quantities as JSON
  * integers, money as plain decimals with at most two places. Everything else is left to the
  * VARIANT facts and rules (vendas/rules.py), which give the verdict; so does a date, which
- * both paths read with the same SQL expression. The limits come from vendas/rules.py as the
- * second argument, never written here.
+ * both paths read with the same SQL expression. The field names (vendas/contract.py) and the
+ * limits (vendas/rules.py) come as the second argument, never written here.
  */
 public final class CanonicalOrder implements UDF2<byte[], String, Row> {
   private static final long serialVersionUID = 1L;
-  // The data contract's field names (vendas/contract.py); tests/test_parse_paths.py fails
-  // if they drift apart, since no generated order would be vouched for.
-  private static final String ID = "id_ordem";
-  private static final String CPF = "cpf_cliente";
-  private static final String NAMES = "produtos_comprados";
-  private static final String QUANTITIES = "quantidade_por_produto";
-  private static final String PRICES = "preco_unitario_por_produto";
-  private static final String TOTAL = "valor_total";
-  private static final String DATE = "data_hora";
+  // The canonical fields, in the order vendas/jvm_validator.py lists their names.
+  private static final int ID = 0;
+  private static final int CPF = 1;
+  private static final int NAMES = 2;
+  private static final int QUANTITIES = 3;
+  private static final int PRICES = 4;
+  private static final int TOTAL = 5;
+  private static final int DATE = 6;
+  private static final int FIELDS = 7;
   private static final JsonFactory FACTORY =
       JsonFactory.builder().enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
 
-  private transient Limits limits;
+  private transient Settings settings;
 
-  /** maxItems,maxQuantity,maxNameLength,maxPrice,maxOrderValue, parsed once per task. */
-  private static final class Limits {
+  /**
+   * The FIELDS field names, then maxItems,maxQuantity,maxNameLength,maxPrice,maxOrderValue,
+   * comma-separated; parsed once per task.
+   */
+  private static final class Settings {
     final String text;
+    final String[] fields;
     final int maxItems;
     final int maxQuantity;
     final int maxNameLength;
     final BigDecimal maxPrice;
     final BigDecimal maxOrderValue;
 
-    Limits(String text) {
+    Settings(String text) {
       String[] parts = text.split(",");
       this.text = text;
-      maxItems = Integer.parseInt(parts[0]);
-      maxQuantity = Integer.parseInt(parts[1]);
-      maxNameLength = Integer.parseInt(parts[2]);
-      maxPrice = new BigDecimal(parts[3]);
-      maxOrderValue = new BigDecimal(parts[4]);
+      fields = Arrays.copyOf(parts, FIELDS);
+      maxItems = Integer.parseInt(parts[FIELDS]);
+      maxQuantity = Integer.parseInt(parts[FIELDS + 1]);
+      maxNameLength = Integer.parseInt(parts[FIELDS + 2]);
+      maxPrice = new BigDecimal(parts[FIELDS + 3]);
+      maxOrderValue = new BigDecimal(parts[FIELDS + 4]);
+    }
+
+    /** The canonical field `name` is, or -1. */
+    int field(String name) {
+      for (int i = 0; i < FIELDS; i++) {
+        if (fields[i].equals(name)) return i;
+      }
+      return -1;
     }
   }
 
   @Override
-  public Row call(byte[] value, String limitsText) {
-    Limits current = limits;
-    if (current == null || !current.text.equals(limitsText)) {
-      current = limits = new Limits(limitsText);
+  public Row call(byte[] value, String settingsText) {
+    Settings current = settings;
+    if (current == null || !current.text.equals(settingsText)) {
+      current = settings = new Settings(settingsText);
     }
     // '{' first and no NUL in the first bytes: Jackson then reads UTF-8, not UTF-16/32
     if (value == null || value.length < 4 || value[0] != '{' || value[1] == 0 || value[2] == 0
@@ -77,7 +90,7 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
     }
   }
 
-  private static Row read(JsonParser p, Limits limits) throws IOException {
+  private static Row read(JsonParser p, Settings settings) throws IOException {
     p.nextToken(); // START_OBJECT: value[0] is '{'
     String id = null;
     String date = null;
@@ -88,7 +101,7 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
     BigDecimal total = null;
     JsonToken token;
     while ((token = p.nextToken()) == JsonToken.FIELD_NAME) {
-      String field = p.currentName();
+      int field = settings.field(p.currentName());
       JsonToken value = p.nextToken();
       switch (field) {
         case ID:
@@ -100,31 +113,31 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
           cpf = true;
           break;
         case NAMES:
-          names = readNames(p, value, limits);
+          names = readNames(p, value, settings);
           if (names == null) return null;
           break;
         case QUANTITIES:
-          if (names == null || !startsMap(p, value, names, 0)) return null;
+          if (names == null || !startsMap(p, value, names)) return null;
           quantities = new Integer[names.length];
           for (int i = 0; i < names.length; i++) {
             if (p.nextToken() != JsonToken.VALUE_NUMBER_INT
                 || p.getNumberType() != JsonParser.NumberType.INT) return null;
             int quantity = p.getIntValue();
-            if (quantity < 1 || quantity > limits.maxQuantity) return null;
+            if (quantity < 1 || quantity > settings.maxQuantity) return null;
             quantities[i] = quantity;
             if (!nextKey(p, names, i + 1)) return null;
           }
           break;
         case PRICES:
-          if (names == null || !startsMap(p, value, names, 0)) return null;
+          if (names == null || !startsMap(p, value, names)) return null;
           prices = new BigDecimal[names.length];
           for (int i = 0; i < names.length; i++) {
-            prices[i] = money(p, p.nextToken(), limits.maxPrice);
+            prices[i] = money(p, p.nextToken(), settings.maxPrice);
             if (prices[i] == null || !nextKey(p, names, i + 1)) return null;
           }
           break;
         case TOTAL:
-          total = money(p, value, limits.maxOrderValue);
+          total = money(p, value, settings.maxOrderValue);
           if (total == null) return null;
           break;
         case DATE:
@@ -149,15 +162,15 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
   }
 
   /** 1..maxItems distinct plain names, each of at most maxNameLength characters. */
-  private static String[] readNames(JsonParser p, JsonToken value, Limits limits)
+  private static String[] readNames(JsonParser p, JsonToken value, Settings settings)
       throws IOException {
     if (value != JsonToken.START_ARRAY) return null;
-    String[] names = new String[limits.maxItems];
+    String[] names = new String[settings.maxItems];
     int n = 0;
     JsonToken token;
     while ((token = p.nextToken()) == JsonToken.VALUE_STRING) {
       String name = p.getText();
-      if (n == limits.maxItems || !isPlain(name) || name.length() > limits.maxNameLength) {
+      if (n == settings.maxItems || !isPlain(name) || name.length() > settings.maxNameLength) {
         return null;
       }
       for (int i = 0; i < n; i++) {
@@ -168,10 +181,10 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
     return token == JsonToken.END_ARRAY && n > 0 ? Arrays.copyOf(names, n) : null;
   }
 
-  /** An object whose first key is names[at] (an empty list has none: not vouched). */
-  private static boolean startsMap(JsonParser p, JsonToken value, String[] names, int at)
+  /** An object whose first key is names[0]. */
+  private static boolean startsMap(JsonParser p, JsonToken value, String[] names)
       throws IOException {
-    return value == JsonToken.START_OBJECT && nextKey(p, names, at);
+    return value == JsonToken.START_OBJECT && nextKey(p, names, 0);
   }
 
   /** The next key is names[at], or the object ends right after the last name. */
