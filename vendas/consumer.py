@@ -14,6 +14,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
@@ -28,7 +29,6 @@ from vendas.checkpoints import (
     last_source_offsets,
     topic_end_offsets,
 )
-from vendas.database import TotalsStore
 from vendas.errors import UserError
 from vendas.kafka_admin import ensure_topic, wait_for_broker
 from vendas.kafka_config import PLAINTEXT, KafkaClientConfig
@@ -45,6 +45,9 @@ from vendas.transforms import (
     sql_texts,
     windowed_totals,
 )
+
+if TYPE_CHECKING:  # psycopg loads only with --banco: its libraries take a while to load
+    from vendas.database import TotalsStore
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +235,10 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
     ensure_topic(options.bootstrap_servers, options.dlq_topic, config=options.kafka_config)
     check_checkpoint(options)
     # The database is checked before Spark starts: a bad URL fails in a second, not ten.
-    store = TotalsStore(options.database_url).open() if options.database_url else None
+    store = None
+    if options.database_url:
+        from vendas.database import TotalsStore
+        store = TotalsStore(options.database_url).open()
     spark = build_session("vendas-ecommerce-consumidor", conf, verbose, sql_to_warm=sql_texts())
     running = start(spark, options, store=store)
     watch = BrokerWatch(options.bootstrap_servers)

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
-from vendas.errors import UserError
+from vendas.errors import DatabaseUnavailable, UserError
 from vendas.totals import ProductTotal, Totals
 
 log = logging.getLogger(__name__)
@@ -66,10 +66,6 @@ CONNECT_TIMEOUT_S = 5
 # for good ends the query (Spark replays the batch on the next start: nothing is lost).
 RETRY_TIMEOUT_S = 600.0
 RETRY_PAUSE_S = (1.0, 2.0, 5.0, 10.0)
-
-
-class DatabaseUnavailable(Exception):
-    """The database stayed unreachable for the whole retry budget."""
 
 
 def mask_url(url: str) -> str:

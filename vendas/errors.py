@@ -6,3 +6,7 @@ class UserError(Exception):
 
     Entry points log its message alone, without a traceback, and exit with code 2.
     """
+
+
+class DatabaseUnavailable(Exception):
+    """The database stayed unreachable for the whole retry budget."""

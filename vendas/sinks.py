@@ -11,14 +11,18 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from vendas.database import DatabaseUnavailable, TotalsStore
+from vendas.errors import DatabaseUnavailable
 from vendas.report import format_table, format_windows
 from vendas.terminal import visible
 from vendas.totals import Totals
+
+if TYPE_CHECKING:  # psycopg loads only with --banco: its libraries take a while to load
+    from vendas.database import TotalsStore
 
 log = logging.getLogger(__name__)
 
