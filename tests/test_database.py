@@ -236,6 +236,15 @@ def test_database_down_mid_run_retries_then_catches_up_or_gives_up(caplog):
         shutil.rmtree(directory, ignore_errors=True)
 
 
+def test_the_consumer_loads_psycopg_only_with_a_database():
+    """Its libraries cost every start about half a second; without --banco they are not needed."""
+    probe = ("import sys, consumidor_vendas, vendas.consumer; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg'))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
+
+
 def test_local_postgres_is_idempotent_password_only_and_loopback(postgres_server):
     if postgres_server is None:
         pytest.skip("VENDAS_BANCO_TESTE dado: o servidor local não é usado")
