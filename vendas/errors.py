@@ -9,4 +9,7 @@ class UserError(Exception):
 
 
 class DatabaseUnavailable(Exception):
-    """The database stayed unreachable for the whole retry budget."""
+    """The database stayed unreachable for the whole retry budget.
+
+    Raised in a batch; the consumer ends with its message as a UserError. Here, not in
+    vendas.database, so that catching it does not load psycopg."""
