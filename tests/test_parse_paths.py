@@ -214,7 +214,9 @@ def _canonical_many(n: int, null_last: bool = False) -> bytes:
 
 
 def byte_variants(bases: list[bytes]) -> Iterator[bytes]:
-    """Bytes a text mutation cannot make: other encodings and ill-formed UTF-8 in a name."""
+    """Bytes a text mutation cannot make: other encodings and ill-formed UTF-8 in a name,
+    after 0 to 8 more ASCII letters (the Java check reads ASCII eight bytes at a time, so
+    every alignment of the bad byte is tried)."""
     name_start = b'"produtos_comprados":["'
     for base in bases:
         yield base.decode().encode("utf-16-le")
@@ -222,7 +224,8 @@ def byte_variants(bases: list[bytes]) -> Iterator[bytes]:
         yield base.decode().encode("utf-32-be")
         for bad in (b"\xc1\xa1", b"\xe0\x80\xa1", b"\xed\xa0\x80", b"\xf4\x90\x80\x80",
                     b"\xc3", b"\x80", b"\xff", b"\x00"):
-            yield base.replace(name_start, name_start + bad, 1)
+            for shift in range(9):
+                yield base.replace(name_start, name_start + b"x" * shift + bad, 1)
 
 
 def all_messages() -> list[bytes | None]:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from vendas.spark_session import _warm_sql_parser
 from vendas.transforms import sql_texts
 
 
-def test_the_rules_warm_the_sql_parser_without_error(spark, caplog):
+@pytest.mark.parametrize("jvm", [True, False], ids=["caminho-java", "caminho-sql"])
+def test_the_rules_warm_the_sql_parser_without_error(spark, caplog, jvm):
     caplog.set_level(logging.DEBUG, logger="vendas.spark_session")
-    thread = _warm_sql_parser(sql_texts())
+    thread = _warm_sql_parser(sql_texts(jvm))
     thread.join(120)
     assert not thread.is_alive()
     assert [r.getMessage() for r in caplog.records] == []

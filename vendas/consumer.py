@@ -239,7 +239,8 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
     if options.database_url:
         from vendas.database import TotalsStore
         store = TotalsStore(options.database_url).open()
-    spark = build_session("vendas-ecommerce-consumidor", conf, verbose, sql_to_warm=sql_texts())
+    spark = build_session("vendas-ecommerce-consumidor", conf, verbose,
+                          sql_to_warm=sql_texts(jvm=jvm_validator.jar_path().is_file()))
     running = start(spark, options, store=store)
     watch = BrokerWatch(options.bootstrap_servers)
     watch.start()
