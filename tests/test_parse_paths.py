@@ -31,6 +31,7 @@ from tests.kafka_records import as_bytes, kafka_frame
 from vendas import jvm_validator
 from vendas.fastpath import MAX_FAST_ITEMS
 from vendas.generator import MAX_PRODUCTS_PER_ORDER, OrderGenerator, make_clock
+from vendas.rules import MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY
 from vendas.transforms import parse_orders, vouched_by_fast_path
 
 SEED = 20261201
@@ -213,6 +214,33 @@ def _canonical_many(n: int, null_last: bool = False) -> bytes:
             '"data_hora":"2026-11-23T14:05:09"}').encode()
 
 
+def _canonical_lines(lines: list[tuple[int, Decimal]], total: Decimal) -> bytes:
+    names = [f"L{i}" for i in range(len(lines))]
+    listed = ",".join(f'"{p}"' for p in names)
+    quantities = ",".join(f'"{p}":{q}' for p, (q, _) in zip(names, lines))
+    prices = ",".join(f'"{p}":{price}' for p, (_, price) in zip(names, lines))
+    return (f'{{"id_ordem":"limite-{total}","cpf_cliente":"529.982.247-25",'
+            f'"produtos_comprados":[{listed}],"quantidade_por_produto":{{{quantities}}},'
+            f'"preco_unitario_por_produto":{{{prices}}},"valor_total":{total},'
+            '"data_hora":"2026-11-23T14:05:09"}').encode()
+
+
+def at_the_limits() -> list[bytes]:
+    """Canonical orders at and just past the money limits (the Java path counts in cents)."""
+    cent = Decimal("0.01")
+    biggest_line = (MAX_QUANTITY, MAX_PRICE)
+    rest = MAX_ORDER_VALUE - MAX_QUANTITY * MAX_PRICE  # what a second line must add
+    return [
+        _canonical_lines([biggest_line], MAX_QUANTITY * MAX_PRICE),
+        _canonical_lines([(1, MAX_PRICE + cent)], MAX_PRICE + cent),
+        _canonical_lines([biggest_line, (1, rest)], MAX_ORDER_VALUE),
+        _canonical_lines([biggest_line, (1, rest + cent)], MAX_ORDER_VALUE + cent),
+        _canonical_lines([biggest_line] * MAX_FAST_ITEMS,
+                         MAX_FAST_ITEMS * MAX_QUANTITY * MAX_PRICE),
+        _canonical_lines([(1, Decimal("0.00"))], Decimal("0.00")),
+    ]
+
+
 def byte_variants(bases: list[bytes]) -> Iterator[bytes]:
     """Bytes a text mutation cannot make: other encodings and ill-formed UTF-8 in a name,
     after 0 to 8 more ASCII letters (the Java check reads ASCII eight bytes at a time, so
@@ -238,7 +266,7 @@ def all_messages() -> list[bytes | None]:
     corpus += [_canonical_many(n, null_last=True) for n in (2, MAX_FAST_ITEMS)]
     hostile = [case.value for case in HOSTILE]
     return [*generated_orders(GENERATED), *corpus, *hostile, *tricky_variants(bases),
-            *byte_variants(bases[:4])]
+            *byte_variants(bases[:4]), *at_the_limits()]
 
 
 @pytest.fixture(scope="module")
@@ -278,3 +306,12 @@ def test_fast_path_vouches_for_canonical_orders_and_only_valid_ones(spark, messa
     assert len(vouched) > GENERATED + 32 * 4
     # and the VARIANT path decided a good share of the rest, valid and invalid
     assert sum(1 for o, m in slow.items() if o not in vouched and m is None) > 100
+
+
+def test_money_at_the_limits_is_read_exactly(spark, jvm):
+    frame = kafka_frame(spark, at_the_limits())
+    vouched = {r["offset"] for r in vouched_by_fast_path(frame, jvm).where("_fast").collect()}
+    reasons = [r["motivo"] for r in parse_orders(frame, jvm=jvm).orderBy("offset").collect()]
+    assert reasons == [None, "preco_invalido", None, "valor_total_invalido",
+                       "valor_total_invalido", None]
+    assert vouched == {0, 2, 5}  # the valid ones, by the fast path itself

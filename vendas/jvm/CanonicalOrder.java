@@ -12,6 +12,7 @@ import java.util.Arrays;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.api.java.UDF2;
+import org.apache.spark.sql.types.Decimal;
 
 /**
  * The consumer's fast path on the JVM (see vendas/jvm_validator.py): one strict streaming
@@ -43,6 +44,9 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
   private static final VarHandle LONGS =
       MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
   private static final long HIGH_BITS = 0x8080808080808080L;
+  // Money with more units than this is above every limit (vendas/rules.py's largest is
+  // below 10^16), and in cents would not fit a long.
+  private static final int MAX_UNIT_DIGITS = 16;
 
   private transient Settings settings;
 
@@ -56,8 +60,8 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
     final int maxItems;
     final int maxQuantity;
     final int maxNameLength;
-    final BigDecimal maxPrice;
-    final BigDecimal maxOrderValue;
+    final long maxPriceCents;
+    final long maxOrderValueCents;
 
     Settings(String text) {
       String[] parts = text.split(",");
@@ -66,8 +70,8 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
       maxItems = Integer.parseInt(parts[FIELDS]);
       maxQuantity = Integer.parseInt(parts[FIELDS + 1]);
       maxNameLength = Integer.parseInt(parts[FIELDS + 2]);
-      maxPrice = new BigDecimal(parts[FIELDS + 3]);
-      maxOrderValue = new BigDecimal(parts[FIELDS + 4]);
+      maxPriceCents = new BigDecimal(parts[FIELDS + 3]).movePointRight(2).longValueExact();
+      maxOrderValueCents = new BigDecimal(parts[FIELDS + 4]).movePointRight(2).longValueExact();
     }
 
     /** The canonical field `name` is, or -1. */
@@ -104,8 +108,8 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
     boolean cpf = false;
     String[] names = null;
     Integer[] quantities = null;
-    BigDecimal[] prices = null;
-    BigDecimal total = null;
+    long[] prices = null; // in cents
+    long total = -1;
     int seen = 0; // bit i: canonical field i was read
     JsonToken token;
     while ((token = p.nextToken()) == JsonToken.FIELD_NAME) {
@@ -140,15 +144,15 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
           break;
         case PRICES:
           if (names == null || !startsMap(p, value, names)) return null;
-          prices = new BigDecimal[names.length];
+          prices = new long[names.length];
           for (int i = 0; i < names.length; i++) {
-            prices[i] = money(p, p.nextToken(), settings.maxPrice);
-            if (prices[i] == null || !nextKey(p, names, i + 1)) return null;
+            prices[i] = cents(p, p.nextToken(), settings.maxPriceCents);
+            if (prices[i] < 0 || !nextKey(p, names, i + 1)) return null;
           }
           break;
         case TOTAL:
-          total = money(p, value, settings.maxOrderValue);
-          if (total == null) return null;
+          total = cents(p, value, settings.maxOrderValueCents);
+          if (total < 0) return null;
           break;
         case DATE:
           if (value != JsonToken.VALUE_STRING) return null;
@@ -159,16 +163,19 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
       }
     }
     if (token != JsonToken.END_OBJECT || p.nextToken() != null || id == null || !cpf
-        || quantities == null || prices == null || total == null || date == null) {
+        || quantities == null || prices == null || total < 0 || date == null) {
       return null;
     }
-    BigDecimal[] lines = new BigDecimal[names.length];
-    BigDecimal sum = BigDecimal.ZERO;
+    // In cents, exactly: within the limits a line is below 10^18 (a long, and the precision
+    // Spark keeps in one), and an overflow of the sum throws (not vouched).
+    Decimal[] lines = new Decimal[names.length];
+    long sum = 0;
     for (int i = 0; i < names.length; i++) {
-      lines[i] = prices[i].multiply(BigDecimal.valueOf(quantities[i]));
-      sum = sum.add(lines[i]);
+      long line = Math.multiplyExact(prices[i], (long) quantities[i]);
+      sum = Math.addExact(sum, line);
+      lines[i] = new Decimal().set(line, Decimal.MAX_LONG_DIGITS(), 2);
     }
-    return sum.compareTo(total) == 0 ? RowFactory.create(id, names, quantities, lines, date) : null;
+    return sum == total ? RowFactory.create(id, names, quantities, lines, date) : null;
   }
 
   /** 1..maxItems distinct plain names, each of at most maxNameLength characters. */
@@ -204,20 +211,35 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
     return token == JsonToken.FIELD_NAME && p.currentName().equals(names[at]);
   }
 
-  /** A plain decimal literal, not negative, at most two places and `max`; else null. */
-  private static BigDecimal money(JsonParser p, JsonToken value, BigDecimal max)
-      throws IOException {
+  /**
+   * A plain decimal literal (digits, then at most two places), not above `maxCents`, in
+   * cents; else -1 (negative, an exponent, more places, or more than MAX_UNIT_DIGITS units).
+   * Jackson has checked the JSON number syntax (no leading zeros, digits after a dot).
+   */
+  private static long cents(JsonParser p, JsonToken value, long maxCents) throws IOException {
     if (value != JsonToken.VALUE_NUMBER_INT && value != JsonToken.VALUE_NUMBER_FLOAT) {
-      return null;
+      return -1;
     }
-    String text = p.getText();
-    int dot = text.indexOf('.');
-    if (text.length() > 24 || text.charAt(0) == '-' || text.indexOf('e') >= 0
-        || text.indexOf('E') >= 0 || (dot >= 0 && text.length() - dot - 1 > 2)) {
-      return null;
+    char[] text = p.getTextCharacters();
+    int at = p.getTextOffset();
+    int end = at + p.getTextLength();
+    long units = 0;
+    int digits = 0;
+    for (; at < end && text[at] >= '0' && text[at] <= '9'; at++) {
+      if (++digits > MAX_UNIT_DIGITS) return -1;
+      units = units * 10 + (text[at] - '0');
     }
-    BigDecimal amount = new BigDecimal(text).setScale(2);
-    return amount.compareTo(max) <= 0 ? amount : null;
+    long fraction = 0;
+    int places = 0;
+    if (digits > 0 && at < end && text[at] == '.') {
+      for (at++; at < end && text[at] >= '0' && text[at] <= '9'; at++) {
+        if (++places > 2) return -1;
+        fraction = fraction * 10 + (text[at] - '0');
+      }
+    }
+    if (digits == 0 || at != end) return -1;
+    long amount = units * 100 + (places == 1 ? fraction * 10 : fraction);
+    return amount <= maxCents ? amount : -1;
   }
 
   /** Not empty; no blank or control character at either end or inside; no surrogate. */
