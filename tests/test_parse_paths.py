@@ -198,31 +198,32 @@ def _many(n: int) -> dict:
             "preco_unitario_por_produto": {p: 1 for p in names}, "valor_total": n}
 
 
-def _canonical_many(n: int, null_last: bool = False) -> bytes:
-    """A canonical order of n items as the producer writes it (so the fast path may take it):
-    around MAX_FAST_ITEMS, the last position it checks item by item."""
-    names = [f"P{i}" for i in range(n)]
-    last_quantity = "null" if null_last else "1"
-    quantities = ",".join(f'"{p}":{1 if i < n - 1 else last_quantity}'
-                          for i, p in enumerate(names))
-    prices = ",".join(f'"{p}":1.50' for p in names)
-    listed = ",".join(f'"{p}"' for p in names)
-    total = Decimal("1.50") * (n - 1 if null_last else n)
-    return (f'{{"id_ordem":"itens-{n}","cpf_cliente":"529.982.247-25",'
-            f'"produtos_comprados":[{listed}],"quantidade_por_produto":{{{quantities}}},'
-            f'"preco_unitario_por_produto":{{{prices}}},"valor_total":{total},'
-            '"data_hora":"2026-11-23T14:05:09"}').encode()
-
-
-def _canonical_lines(lines: list[tuple[int, Decimal]], total: Decimal) -> bytes:
-    names = [f"L{i}" for i in range(len(lines))]
+def _canonical_order(order_id: str, lines: list[tuple[int | str, Decimal]],
+                     total: Decimal) -> bytes:
+    """A canonical order as the producer writes it (so the fast path may take it), of items
+    P0, P1... with these (quantity, unit price) lines."""
+    names = [f"P{i}" for i in range(len(lines))]
     listed = ",".join(f'"{p}"' for p in names)
     quantities = ",".join(f'"{p}":{q}' for p, (q, _) in zip(names, lines))
     prices = ",".join(f'"{p}":{price}' for p, (_, price) in zip(names, lines))
-    return (f'{{"id_ordem":"limite-{total}","cpf_cliente":"529.982.247-25",'
+    return (f'{{"id_ordem":"{order_id}","cpf_cliente":"529.982.247-25",'
             f'"produtos_comprados":[{listed}],"quantidade_por_produto":{{{quantities}}},'
             f'"preco_unitario_por_produto":{{{prices}}},"valor_total":{total},'
             '"data_hora":"2026-11-23T14:05:09"}').encode()
+
+
+def _canonical_many(n: int, null_last: bool = False) -> bytes:
+    """A canonical order of n items: around MAX_FAST_ITEMS, the last position the fast path
+    checks item by item."""
+    price = Decimal("1.50")
+    lines: list[tuple[int | str, Decimal]] = [(1, price)] * n
+    if null_last:
+        lines[-1] = ("null", price)
+    return _canonical_order(f"itens-{n}", lines, price * (n - 1 if null_last else n))
+
+
+def _canonical_lines(lines: list[tuple[int | str, Decimal]], total: Decimal) -> bytes:
+    return _canonical_order(f"limite-{total}", lines, total)
 
 
 def at_the_limits() -> list[bytes]:

@@ -158,8 +158,6 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
           if (value != JsonToken.VALUE_STRING) return null;
           date = p.getText();
           break;
-        default:
-          return null;
       }
     }
     if (token != JsonToken.END_OBJECT || p.nextToken() != null || id == null || !cpf
