@@ -14,6 +14,7 @@ import kafka
 import pyspark
 from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
+from kafka.protocol.broker_version_data import BROKER_API_VERSIONS
 
 from vendas.errors import UserError
 from vendas.formatting import fmt_float
@@ -44,8 +45,7 @@ def _java_version() -> str:
 
 
 def _kafka_version(bootstrap: str) -> str:
-    """The broker's version as far as the client can tell (its API versions give
-    major.minor); the project's own local broker of that line: its exact pinned version."""
+    """The broker's version as far as the client can tell (see broker_version_label)."""
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
         try:
@@ -55,8 +55,19 @@ def _kafka_version(bootstrap: str) -> str:
             admin.close()
     except (KafkaError, OSError, LookupError):
         return "?"
+    return broker_version_label(version)
+
+
+def broker_version_label(version: tuple[int, ...]) -> str:
+    """kafka-python infers major.minor from the broker's API versions, and its own newest
+    line for any newer broker too: that line reads "or newer". The project's own local
+    broker of the inferred line is named by its exact pinned version."""
     major_minor = ".".join(str(v) for v in version[:2])
-    return KAFKA_VERSION if KAFKA_VERSION.startswith(major_minor + ".") else major_minor
+    if KAFKA_VERSION.startswith(major_minor + "."):
+        return KAFKA_VERSION
+    if tuple(version[:2]) >= max(BROKER_API_VERSIONS)[:2]:
+        return f"{major_minor} ou mais recente"
+    return major_minor
 
 
 def machine_info(bootstrap: str) -> MachineInfo:
