@@ -105,10 +105,6 @@ def _price_in_map(entry: str) -> str:
     return f"CASE WHEN {_present(entry)} THEN {entry} END"
 
 
-# An item line's quantity and unit price (null: not a quantity / not a price), in a lambda
-# over _items (i).
-ITEM_QUANTITY = "try_variant_get(i.q, '$', 'int')"
-ITEM_PRICE = _cents("i.p", PRICE)
 # Canonical and seed A: a list of names; seed B: a list of item objects.
 _NAMES_SHAPE = "forall(_list, e -> schema_of_variant(e) = 'STRING')"
 _ITEMS_SHAPE = "forall(_list, e -> schema_of_variant(e) LIKE 'OBJECT<%')"
@@ -147,10 +143,11 @@ FACT_STAGES: list[dict[str, str]] = [
         "_total_cents": _rounded_cents("_total", MONEY),
         "data_hora": date_expr("try_variant_get(_date, '$', 'string')"),
         # One row per item line: name, quantity and unit price as variants (p null: absent),
-        # and the price in cents (null: not a price). A name in a list of names reads its
-        # quantity and price in the maps; an item object carries its own. (A list mixing
-        # both is rejected as produtos_invalidos before any rule reads the items.)
-        "_items": f"""transform(_list, e -> CASE WHEN schema_of_variant(e) = 'STRING' THEN
+        # and, read once for every rule that needs them, the quantity as an int and the
+        # price in cents (null: not a quantity / not a price). A name in a list of names
+        # reads its quantity and price in the maps; an item object carries its own. (A list
+        # mixing both is rejected as produtos_invalidos before any rule reads the items.)
+        "_items": f"""transform(transform(_list, e -> CASE WHEN schema_of_variant(e) = 'STRING' THEN
               named_struct('produto', try_variant_get(e, '$', 'string'),
                 'q', try_element_at(_qty, try_variant_get(e, '$', 'string')),
                 'p', {_price_in_map("try_element_at(_prices, try_variant_get(e, '$', 'string'))")})
@@ -159,7 +156,9 @@ FACT_STAGES: list[dict[str, str]] = [
                                 THEN try_variant_get(e, '$.{c.NOME_PRODUTO}', 'string') END,
                 'q', e:{c.QUANTIDADE},
                 'p', CASE WHEN {_present(f'e:{c.PRECO_UNITARIO}')} THEN e:{c.PRECO_UNITARIO} END)
-            END)""",
+            END), i -> named_struct('produto', i.produto, 'q', i.q, 'p', i.p,
+                'quantidade', try_variant_get(i.q, '$', 'int'),
+                'preco', {_cents("i.p", PRICE)}))""",
         # The order carries unit prices: a price map (canonical) or a price on an item (seed
         # B today). Then every item must have one and the value per product is exact.
         "_priced": f"({_NAMES_SHAPE} AND {_present('_prices_raw')}) OR ({_ITEMS_SHAPE} AND "
@@ -209,9 +208,9 @@ RULES: tuple[Rule, ...] = (
          f"_priced AND NOT {_BAD_PRICE_MAP} AND exists(_items, i -> i.p IS NULL)"),
     Rule("preco_invalido",
          f"preço que não é um número com até 2 casas decimais, até {fmt_brl(MAX_PRICE)}",
-         f"_priced AND ({_BAD_PRICE_MAP} OR exists(_items, i -> {ITEM_PRICE} IS NULL))"),
+         f"_priced AND ({_BAD_PRICE_MAP} OR exists(_items, i -> i.preco IS NULL))"),
     Rule("preco_negativo", "preço unitário negativo",
-         f"_priced AND exists(_items, i -> {ITEM_PRICE} < 0)"),
+         "_priced AND exists(_items, i -> i.preco < 0)"),
     Rule("valor_total_ausente", "valor_total ausente (obrigatório se os itens não trazem preço)",
          f"NOT {_present('_total')} AND NOT (_items_shape AND _priced)"),
     Rule("valor_total_invalido",
@@ -220,7 +219,7 @@ RULES: tuple[Rule, ...] = (
          f"OR _total_cents > {MAX_ORDER_VALUE})"),
     Rule("valor_total_inconsistente", "valor_total diferente da soma de quantidade x preço",
          f"_priced AND {_present('_total')} AND aggregate(_items, CAST(0 AS {MONEY}), "
-         f"(acc, i) -> acc + {ITEM_QUANTITY} * {ITEM_PRICE}) <> _total_cents"),
+         "(acc, i) -> acc + i.quantidade * i.preco) <> _total_cents"),
     Rule("data_ausente", "data_hora ausente", f"NOT {_present('_date')}"),
     Rule("data_invalida", "data_hora ilegível ou impossível", "data_hora IS NULL"),
 )

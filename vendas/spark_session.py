@@ -55,6 +55,9 @@ DEFAULTS: dict[str, str] = {
 # where they would starve the executors.
 LOCAL_DEFAULTS: dict[str, str] = {
     "spark.sql.shuffle.partitions": "2",
+    # Shuffle blocks never leave this machine: compressing them (lz4) only spends CPU, and
+    # the de-duplication shuffles every order of a batch (bench/consumer.py)
+    "spark.shuffle.compress": "false",
     "spark.driver.memory": "2g",
     # Checkpoint files through Hadoop's FileSystem API: the default FileContext API forks a
     # `readlink` process for every file it renames on a local disk (no native Hadoop

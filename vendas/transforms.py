@@ -23,8 +23,6 @@ from vendas.fastpath import FAST_SCHEMA, fast_item_fields, fast_stages
 from vendas.fastpath import sql_texts as fast_path_sql
 from vendas.rules import (
     FACT_STAGES,
-    ITEM_PRICE,
-    ITEM_QUANTITY,
     ITEM_TYPE,
     MONEY,
     REASONS,
@@ -48,9 +46,8 @@ SLOW_ID = "try_variant_get(_id, '$', 'string')"
 # try_cast: a rejected order's quantity or price may be out of bounds, and its line with
 # it (its items are never counted)
 SLOW_ITEMS = f"""transform(_items, i -> try_cast(named_struct(
-    'produto', i.produto,
-    'quantidade', {ITEM_QUANTITY},
-    'valor', {ITEM_QUANTITY} * {ITEM_PRICE}) AS {ITEM_TYPE}))"""
+    'produto', i.produto, 'quantidade', i.quantidade, 'valor', i.quantidade * i.preco)
+    AS {ITEM_TYPE}))"""
 
 
 def _stage(frame: DataFrame, columns: dict[str, str]) -> DataFrame:
