@@ -78,6 +78,10 @@ class ConsumerOptions:
         # a batch that reads the last records before a pause waited the default 500 ms for
         # more data, which showed in the latency at a 1 s trigger (bench/latency.py)
         "kafka.fetch.max.wait.ms": "100",
+        # Spark's Kafka reader asks the broker for the partition's first and last offsets
+        # after every poll: at the default 500 records per poll, about 1,000 requests per
+        # 250,000 records, each a round trip and CPU on both sides (bench/consumer.py)
+        "kafka.max.poll.records": "5000",
     })
     # --kafka-config / VENDAS_KAFKA_CONFIG (security, credentials) for every Kafka client
     kafka_config: KafkaClientConfig = PLAINTEXT
