@@ -35,7 +35,7 @@ LAUNCHERS = ("spark-submit", "python")
 CONSUMER_SCRIPT = REPO_ROOT / "consumidor_vendas.py"
 PLAIN_SCRIPT = REPO_ROOT / "bench" / "plain_query.py"
 # The shuffle settings our consumer applies by itself on a local master, given to the plain
-# query too, so that it is not slowed by Spark's 200 shuffle partitions on 2 cores.
+# query too, so that both shuffle alike (not with Spark's 200 partitions on 2 cores).
 PLAIN_CONF = {key: LOCAL_DEFAULTS[key]
               for key in ("spark.sql.shuffle.partitions", "spark.shuffle.compress")}
 
