@@ -42,39 +42,39 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 venv: $(VENV)/.installed
 
 kafka-up: venv
-	@$(PY) -m vendas.local_kafka up $(KAFKA_FLAGS)
+	@$(PY) -m localdev.kafka up $(KAFKA_FLAGS)
 
 kafka-down: venv
-	@$(PY) -m vendas.local_kafka down $(KAFKA_FLAGS)
+	@$(PY) -m localdev.kafka down $(KAFKA_FLAGS)
 
 kafka-status: venv
-	@$(PY) -m vendas.local_kafka status $(KAFKA_FLAGS)
+	@$(PY) -m localdev.kafka status $(KAFKA_FLAGS)
 
 spark-up: venv
-	@$(PY) -m vendas.local_spark up --port $(SPARK_MASTER_PORT) --webui-port $(SPARK_WEBUI_PORT)
+	@$(PY) -m localdev.spark up --port $(SPARK_MASTER_PORT) --webui-port $(SPARK_WEBUI_PORT)
 
 spark-down: venv
-	@$(PY) -m vendas.local_spark down
+	@$(PY) -m localdev.spark down
 
 spark-status: venv
-	@$(PY) -m vendas.local_spark status --port $(SPARK_MASTER_PORT) --webui-port $(SPARK_WEBUI_PORT)
+	@$(PY) -m localdev.spark status --port $(SPARK_MASTER_PORT) --webui-port $(SPARK_WEBUI_PORT)
 
 .PHONY: db-up db-down db-status painel
 
 db-up: venv
-	@$(PY) -m vendas.local_postgres up --port $(POSTGRES_PORT)
+	@$(PY) -m localdev.postgres up --port $(POSTGRES_PORT)
 
 db-down: venv
-	@$(PY) -m vendas.local_postgres down --port $(POSTGRES_PORT)
+	@$(PY) -m localdev.postgres down --port $(POSTGRES_PORT)
 
 db-status: venv
-	@$(PY) -m vendas.local_postgres status --port $(POSTGRES_PORT)
+	@$(PY) -m localdev.postgres status --port $(POSTGRES_PORT)
 
 # The dashboard over $$VENDAS_BANCO, or over the local PostgreSQL (started if needed).
 painel: venv
 	@if [ -z "$$VENDAS_BANCO" ]; then \
-		$(PY) -m vendas.local_postgres up --port $(POSTGRES_PORT) >/dev/null || exit 2; \
-		VENDAS_BANCO="$$($(PY) -m vendas.local_postgres url --port $(POSTGRES_PORT))" || exit 2; \
+		$(PY) -m localdev.postgres up --port $(POSTGRES_PORT) >/dev/null || exit 2; \
+		VENDAS_BANCO="$$($(PY) -m localdev.postgres url --port $(POSTGRES_PORT))" || exit 2; \
 		export VENDAS_BANCO; \
 	fi; \
 	$(PY) painel_vendas.py --porta $(PAINEL_PORT)
@@ -83,11 +83,11 @@ painel: venv
 # dashboard on PAINEL_PORT.
 demo: kafka-up
 	@if [ -z "$$VENDAS_BANCO" ]; then \
-		$(PY) -m vendas.local_postgres up --port $(POSTGRES_PORT) >/dev/null || exit 2; \
-		VENDAS_BANCO="$$($(PY) -m vendas.local_postgres url --port $(POSTGRES_PORT))" || exit 2; \
+		$(PY) -m localdev.postgres up --port $(POSTGRES_PORT) >/dev/null || exit 2; \
+		VENDAS_BANCO="$$($(PY) -m localdev.postgres url --port $(POSTGRES_PORT))" || exit 2; \
 		export VENDAS_BANCO; \
 	fi; \
-	$(PY) -m vendas.demo --kafka-config .kafka/cliente.properties --rate $(RATE) \
+	$(PY) -m localdev.demo --kafka-config .kafka/cliente.properties --rate $(RATE) \
 		--painel-porta $(PAINEL_PORT)
 
 # ruff first: a lint finding fails the run before the slow tests start.

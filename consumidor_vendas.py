@@ -16,7 +16,6 @@ import argparse
 import os
 import sys
 
-from vendas import kafka_config
 from vendas.cli import (
     PortugueseArgumentParser,
     duration,
@@ -25,8 +24,9 @@ from vendas.cli import (
     positive_int,
     report_user_error,
 )
-from vendas.consumer import ConsumerOptions, run
+from vendas.consumer.app import ConsumerOptions, run
 from vendas.errors import UserError
+from vendas.kafka import config as kafka_config
 from vendas.logs import setup_logging
 
 

@@ -9,7 +9,7 @@ O mesmo arquivo é o script que o Streamlit executa (streamlit run painel_vendas
 
 from __future__ import annotations
 
-from vendas.painel import main
+from vendas.dashboard.app import main
 
 if __name__ == "__main__":
     main()

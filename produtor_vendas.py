@@ -17,7 +17,6 @@ import argparse
 import logging
 import sys
 
-from vendas import kafka_config
 from vendas.cli import (
     PortugueseArgumentParser,
     integer,
@@ -28,15 +27,16 @@ from vendas.cli import (
 )
 from vendas.contract import DATE_FORMATS, DEFAULT_BOOTSTRAP_SERVERS, DEFAULT_TOPIC
 from vendas.errors import UserError
-from vendas.generator import (
+from vendas.kafka import config as kafka_config
+from vendas.logs import setup_logging
+from vendas.producer.generator import (
     DEFAULT_CUSTOMERS,
     OrderGenerator,
     make_clock,
     new_seed,
     parse_start_time,
 )
-from vendas.logs import setup_logging
-from vendas.producer import DEFAULT_DELIVERY_TIMEOUT_S, DEFAULT_RATE, ProducerOptions, run
+from vendas.producer.sender import DEFAULT_DELIVERY_TIMEOUT_S, DEFAULT_RATE, ProducerOptions, run
 
 log = logging.getLogger("produtor_vendas")
 

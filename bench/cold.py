@@ -26,8 +26,8 @@ from bench.machine import load_average
 from bench.metrics import Timing, stopwatch
 from bench.orders import LoadedOrders, ProductTable, check_totals
 from bench.results import REPO_ROOT
-from vendas.report import UNKNOWN_VALUE
-from vendas.spark_session import KAFKA_CONNECTOR, LOCAL_DEFAULTS
+from vendas.outputs.console import UNKNOWN_VALUE
+from vendas.spark.session import KAFKA_CONNECTOR, LOCAL_DEFAULTS
 
 OURS, PLAIN = "nosso", "simples"
 LABELS = {OURS: "nosso consumidor", PLAIN: "consulta simples"}

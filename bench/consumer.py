@@ -49,9 +49,9 @@ from bench.runner import (
 )
 from bench.topics import new_topic_name
 from vendas.cli import key_value, positive_int
-from vendas.consumer import ConsumerOptions
+from vendas.consumer.app import ConsumerOptions
 from vendas.formatting import fmt_float, fmt_int
-from vendas.kafka_admin import wait_for_broker
+from vendas.kafka.admin import wait_for_broker
 
 IN_PROCESS = (KAFKA, FILES, PLAIN)
 WHOLE_PROCESS = (cold.OURS, cold.PLAIN)

@@ -30,8 +30,8 @@ from bench.metrics import (
     stopwatch,
 )
 from bench.orders import LoadedOrders, ProductTable, check_totals
-from vendas.consumer import ConsumerOptions, start
-from vendas.totals import Totals
+from vendas.consumer.app import ConsumerOptions, start
+from vendas.pipeline.totals import Totals
 
 KAFKA, FILES, PLAIN = "kafka", "arquivo", "simples"
 LABELS = {KAFKA: "nosso, Kafka", FILES: "nosso, arquivos", PLAIN: "consulta simples"}

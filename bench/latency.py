@@ -46,7 +46,7 @@ from bench.results import REPO_ROOT, Row, write_results
 from bench.runner import bench_parser, parse_sized, run_with_spark
 from bench.topics import create_topic, drop_topics, new_topic_name
 from vendas.cli import non_negative_float, positive_float, positive_int
-from vendas.consumer import ConsumerOptions, start
+from vendas.consumer.app import ConsumerOptions, start
 from vendas.formatting import fmt_float, fmt_int
 
 PERCENTILES = (50, 95, 99)

@@ -16,10 +16,10 @@ from kafka import KafkaAdminClient
 from kafka.errors import KafkaError
 from kafka.protocol.broker_version_data import BROKER_API_VERSIONS
 
+from localdev.kafka import KAFKA_VERSION
 from vendas.errors import UserError
 from vendas.formatting import fmt_float
-from vendas.java import java_executable
-from vendas.local_kafka import KAFKA_VERSION
+from vendas.spark.java import java_executable
 
 MachineInfo = dict[str, str]
 

@@ -15,9 +15,9 @@ from typing import BinaryIO
 
 from bench.errors import BenchmarkError
 from bench.topics import create_topic
-from vendas.generator import OrderGenerator, make_clock
-from vendas.orders import Order
-from vendas.producer import create_producer, send_orders
+from vendas.producer.generator import OrderGenerator, make_clock
+from vendas.producer.orders import Order
+from vendas.producer.sender import create_producer, send_orders
 
 # A fixed clock: with a fixed seed every order, data_hora included, is the same on each run.
 START_TIME = datetime(2026, 11, 23, 14, 0, 0)

@@ -39,9 +39,9 @@ from bench.topics import new_topic_name
 from vendas.cli import positive_int
 from vendas.errors import UserError
 from vendas.formatting import fmt_float, fmt_int
-from vendas.generator import OrderGenerator
-from vendas.kafka_admin import ensure_topic, wait_for_broker
-from vendas.producer import create_producer, send_orders
+from vendas.kafka.admin import ensure_topic, wait_for_broker
+from vendas.producer.generator import OrderGenerator
+from vendas.producer.sender import create_producer, send_orders
 
 SCENARIOS = ("geracao", "geracao+envio", "original", "original-nosso")
 LABELS = {"geracao": "geração", "geracao+envio": "geração + envio",

@@ -21,9 +21,9 @@ from bench.topics import drop_topics
 from vendas.cli import PortugueseArgumentParser, key_value
 from vendas.contract import DEFAULT_BOOTSTRAP_SERVERS
 from vendas.errors import UserError
-from vendas.kafka_admin import wait_for_broker
+from vendas.kafka.admin import wait_for_broker
 from vendas.logs import setup_logging
-from vendas.spark_session import build_session
+from vendas.spark.session import build_session
 
 log = logging.getLogger("bench")
 
@@ -102,7 +102,7 @@ def scratch_dir(prefix: str, parent: Path | None = None) -> Iterator[Path]:
 @contextmanager
 def spark_session(app: str, conf: dict[str, str], verbose: bool = False
                   ) -> Iterator[SparkSession]:
-    """The project's own session (vendas.spark_session: connector, local defaults), with
+    """The project's own session (vendas.spark.session: connector, local defaults), with
     the UI off and `conf` on top; stopped at the end."""
     spark = build_session(app, {"spark.ui.enabled": "false", **conf}, verbose)
     try:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from vendas.local_kafka import LocalKafka
-from vendas.local_spark import LocalSpark
-from vendas.processes import free_port
+from localdev.kafka import LocalKafka
+from localdev.processes import free_port
+from localdev.spark import LocalSpark
 
 
 def free_port_run(count: int, attempts: int = 200) -> int:

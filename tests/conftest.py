@@ -11,8 +11,8 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
-from vendas.local_kafka import LocalKafka
-from vendas.processes import free_port
+from localdev.kafka import LocalKafka
+from localdev.processes import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,7 +66,7 @@ def new_topic(kafka_bootstrap: str) -> Callable[..., str]:
 @pytest.fixture(scope="session")
 def spark():
     """One local SparkSession (with the Kafka connector) for every test that needs Spark."""
-    from vendas.spark_session import build_session
+    from vendas.spark.session import build_session
 
     session = build_session(
         "vendas-ecommerce-testes",

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from tests.corpus import CANONICAL, SEED_A, SEED_B_PRICED, variant
-from vendas.rules import MAX_NAME_LENGTH, MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY
+from vendas.pipeline.rules import MAX_NAME_LENGTH, MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY
 
 
 class Raw:

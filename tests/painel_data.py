@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-from vendas.catalog import PRODUCTS
-from vendas.database import TotalsStore
-from vendas.totals import ProductTotal, Totals
+from vendas.outputs.postgres import TotalsStore
+from vendas.pipeline.totals import ProductTotal, Totals
+from vendas.producer.catalog import PRODUCTS
 
 QUERY_ID = "painel-teste"
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from vendas.local_postgres import LocalPostgres
-from vendas.processes import free_port
+from localdev.postgres import LocalPostgres
+from localdev.processes import free_port
 
 
 def _with_database(url: str, database: str) -> str:

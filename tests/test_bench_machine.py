@@ -6,7 +6,7 @@ import pytest
 from kafka.protocol.broker_version_data import BROKER_API_VERSIONS
 
 from bench.machine import broker_version_label
-from vendas.local_kafka import KAFKA_VERSION
+from localdev.kafka import KAFKA_VERSION
 
 
 def _line(version: str) -> tuple[int, int]:

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
+from localdev.processes import free_port
 from tests.conftest import REPO_ROOT
 from tests.painel_data import seed, seeded_totals
 from tests.waiting import wait_until
 from vendas.formatting import fmt_brl
-from vendas.processes import free_port
-from vendas.totals import ProductTotal, Totals
+from vendas.pipeline.totals import ProductTotal, Totals
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SCREENSHOT = REPO_ROOT / "bench" / "results" / "painel.png"

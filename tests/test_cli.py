@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from localdev.processes import free_port
 from tests.kafka_io import REPO_ROOT, cli_env
-from vendas.processes import free_port
 
 
 def run_cli(script: str, *args: str, env: dict | None = None, timeout_s: float = 120):

@@ -25,7 +25,7 @@ from tests.kafka_io import (
 )
 from tests.kafka_records import as_bytes
 from tests.waiting import wait_until
-from vendas.consumer import ORDERS_QUERY
+from vendas.consumer.app import ORDERS_QUERY
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from vendas import cpf
+from vendas.producer import cpf
 
 
 @pytest.mark.parametrize("number", ["529.982.247-25", "111.444.777-35", "123.456.789-09",

@@ -18,6 +18,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from localdev.postgres import LocalPostgres
+from localdev.processes import free_port
 from tests.conftest import REPO_ROOT
 from tests.corpus import expected_totals
 from tests.kafka_io import (
@@ -29,8 +31,9 @@ from tests.kafka_io import (
     run_producer,
 )
 from tests.waiting import wait_until
-from vendas.consumer import ORDERS_QUERY
-from vendas.database import (
+from vendas.consumer.app import ORDERS_QUERY
+from vendas.errors import UserError
+from vendas.outputs.postgres import (
     PRODUCTS_TABLE,
     DatabaseUnavailable,
     TotalsStore,
@@ -40,10 +43,7 @@ from vendas.database import (
     mask_url,
     read_snapshot,
 )
-from vendas.errors import UserError
-from vendas.local_postgres import LocalPostgres
-from vendas.processes import free_port
-from vendas.totals import ProductTotal, Totals
+from vendas.pipeline.totals import ProductTotal, Totals
 
 QUERY = "0f1e2d3c-query"
 
@@ -211,7 +211,7 @@ def test_database_down_mid_run_retries_then_catches_up_or_gives_up(caplog):
         store = TotalsStore(server.url(), sleep=restart_after_two_pauses).open()
         assert store.write(totals(("Mouse", 1, "89.90")), 0, QUERY)
         server.down()
-        with caplog.at_level(logging.WARNING, logger="vendas.database"):
+        with caplog.at_level(logging.WARNING, logger="vendas.outputs.postgres"):
             assert store.write(totals(("Mouse", 3, "269.70")), 1, QUERY)
         assert len(pauses) == 2
         assert (
@@ -238,7 +238,7 @@ def test_database_down_mid_run_retries_then_catches_up_or_gives_up(caplog):
 
 def test_the_consumer_loads_psycopg_only_with_a_database():
     """Its libraries cost every start about half a second; without --banco they are not needed."""
-    probe = ("import sys, consumidor_vendas, vendas.consumer; "
+    probe = ("import sys, consumidor_vendas, vendas.consumer.app; "
              "print(sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg'))")
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=60, check=True)
@@ -426,7 +426,7 @@ def test_demo_with_database_and_dashboard_drains_then_stops(
             [
                 sys.executable,
                 "-m",
-                "vendas.demo",
+                "localdev.demo",
                 "-b",
                 kafka_bootstrap,
                 "--topic",

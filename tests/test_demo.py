@@ -11,7 +11,7 @@ import pytest
 
 from tests.kafka_io import REPO_ROOT, cli_env
 from tests.waiting import wait_until
-from vendas.consumer import ORDERS_QUERY
+from vendas.consumer.app import ORDERS_QUERY
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ def test_demo_shows_totals_then_stops_cleanly_on_ctrl_c(kafka_bootstrap, new_top
     log_path = tmp_path / "demo.log"
     with open(log_path, "w") as log_file:
         demo = subprocess.Popen(
-            [sys.executable, "-m", "vendas.demo", "-b", kafka_bootstrap, "--topic", topic,
+            [sys.executable, "-m", "localdev.demo", "-b", kafka_bootstrap, "--topic", topic,
              "--rate", "200", "--trigger", "2"],
             cwd=tmp_path, stdout=log_file, stderr=subprocess.STDOUT, env=env,
             start_new_session=True,

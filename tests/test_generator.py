@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from vendas import contract as c
-from vendas.catalog import CATEGORIES, PRODUCTS, Product, by_name
-from vendas.cpf import is_valid
-from vendas.generator import (
+from vendas.producer.catalog import CATEGORIES, PRODUCTS, Product, by_name
+from vendas.producer.cpf import is_valid
+from vendas.producer.generator import (
     OrderGenerator,
     SimulatedClock,
     SpreadClock,
@@ -27,7 +27,7 @@ from vendas.generator import (
     parse_start_time,
     uuid4_text,
 )
-from vendas.orders import Order, cents_json
+from vendas.producer.orders import Order, cents_json
 
 FIELDS = [c.ID_ORDEM, c.CPF_CLIENTE, c.PRODUTOS_COMPRADOS, c.QUANTIDADE_POR_PRODUTO,
           c.PRECO_UNITARIO_POR_PRODUTO, c.VALOR_TOTAL, c.DATA_HORA]

@@ -6,10 +6,11 @@ import uuid
 
 import pytest
 
+from localdev import kafka as local_kafka
+from localdev.kafka import LocalKafka, broker_answers
+from localdev.processes import free_port
 from tests.cluster_fixtures import free_port_run
-from vendas import kafka_config, local_kafka
-from vendas.local_kafka import LocalKafka, broker_answers
-from vendas.processes import free_port
+from vendas.kafka import config as kafka_config
 
 pytestmark = pytest.mark.integration
 

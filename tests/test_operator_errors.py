@@ -9,9 +9,9 @@ import shutil
 
 import pytest
 
+from localdev.processes import free_port
 from tests.kafka_io import produce, run_consumer
 from tests.test_cli import run_cli
-from vendas.processes import free_port
 
 
 def assert_one_sentence(result, sentence: str) -> None:

@@ -10,13 +10,13 @@ import psycopg
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from localdev.processes import free_port
 from tests.conftest import REPO_ROOT
 from tests.painel_data import seed, seeded_totals
-from vendas.database import read_snapshot
+from vendas.dashboard.app import _escape_markdown, age, chart_rows
 from vendas.formatting import fmt_brl, fmt_int
-from vendas.painel import _escape_markdown, age, chart_rows
-from vendas.processes import free_port
-from vendas.totals import ProductTotal, Totals
+from vendas.outputs.postgres import read_snapshot
+from vendas.pipeline.totals import ProductTotal, Totals
 
 SCRIPT = str(REPO_ROOT / "painel_vendas.py")
 
@@ -108,7 +108,7 @@ def test_hostile_names_are_escaped_markdown_and_charts_take_data_only():
     assert "\x1b" not in escaped and "\\x1b" in escaped
     assert escaped.startswith(r"\*\*negrito\*\* \[link\]\(http\:\/\/exemplo\) \$x\$ \<b\>oi\<\/b\>")
     totals = Totals([ProductTotal(name, 3, Decimal("9.99")), ProductTotal("Cabo", 1, None)])
-    from vendas.database import Snapshot
+    from vendas.outputs.postgres import Snapshot
 
     snapshot = Snapshot(totals.produtos, lote=0)
     assert chart_rows(snapshot, 10, by_value=True) == [

@@ -1,7 +1,7 @@
 """Both fast paths and the VARIANT path give the same verdict on every message.
 
 parse_orders(fast=True) lets a fast path vouch for canonical orders: the Java one
-(vendas/jvm_validator.py) or, with jvm=False, the typed SQL one; with fast=False every
+(vendas/pipeline/java_fast_path.py) or, with jvm=False, the typed SQL one; with fast=False every
 record goes through the VARIANT facts and rules. On the corpus, the
 hostile corpus, generated orders and generated tricky variants of them, both must give the
 same rows: the same reason, or valid with the same id, items, values and date.
@@ -28,11 +28,11 @@ from tests.corpus import (
 )
 from tests.hostile_corpus import HOSTILE
 from tests.kafka_records import as_bytes, kafka_frame
-from vendas import jvm_validator
-from vendas.fastpath import MAX_FAST_ITEMS
-from vendas.generator import MAX_PRODUCTS_PER_ORDER, OrderGenerator, make_clock
-from vendas.rules import MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY
-from vendas.transforms import parse_orders, vouched_by_fast_path
+from vendas.pipeline import java_fast_path as jvm_validator
+from vendas.pipeline.rules import MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY
+from vendas.pipeline.sql_fast_path import MAX_FAST_ITEMS
+from vendas.pipeline.transforms import parse_orders, vouched_by_fast_path
+from vendas.producer.generator import MAX_PRODUCTS_PER_ORDER, OrderGenerator, make_clock
 
 SEED = 20261201
 GENERATED = 200  # untouched orders from the producer's own generator, first in the frame

@@ -8,8 +8,8 @@ import pytest
 from kafka.partitioner import DefaultPartitioner
 from kafka.partitioner.default import murmur2
 
-from vendas.generator import OrderGenerator
-from vendas.partitioning import key_partitions, murmur2_many
+from vendas.producer.generator import OrderGenerator
+from vendas.producer.partitioning import key_partitions, murmur2_many
 
 
 class _Cluster:

@@ -20,7 +20,7 @@ from tests.kafka_io import (
     send_all,
 )
 from tests.kafka_records import as_bytes
-from vendas.spark_session import KAFKA_CONNECTOR
+from vendas.spark.session import KAFKA_CONNECTOR
 
 pytestmark = pytest.mark.integration
 

@@ -18,13 +18,13 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError, KafkaTimeoutError
 from kafka.future import Future
 
+from localdev.processes import free_port
 from tests.kafka_io import message_count, read_topic
 from tests.waiting import wait_until
 from vendas import contract as c
-from vendas.generator import OrderGenerator, SimulatedClock
-from vendas.partitioning import key_partitions
-from vendas.processes import free_port
-from vendas.producer import (
+from vendas.producer.generator import OrderGenerator, SimulatedClock
+from vendas.producer.partitioning import key_partitions
+from vendas.producer.sender import (
     DeliveryTracker,
     Pacer,
     send_orders,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from wcwidth import wcswidth
 
-from vendas.consumer import ConsumerOptions
-from vendas.report import format_table
-from vendas.totals import Totals, totals_from_ledger
+from vendas.consumer.app import ConsumerOptions
+from vendas.outputs.console import format_table
+from vendas.pipeline.totals import Totals, totals_from_ledger
 
 
 def ledger_row(tipo, chave, quantidade, valor=None, pedidos=0, nao_atribuido="0.00"):

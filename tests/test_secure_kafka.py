@@ -22,9 +22,9 @@ from kafka import KafkaProducer
 from tests.cluster_fixtures import command_lines
 from tests.corpus import expected_totals
 from tests.kafka_io import REPO_ROOT, cli_env, consumer_command, parse_table, read_topic
-from vendas import kafka_config
 from vendas.errors import UserError
-from vendas.kafka_config import from_properties, parse_jaas, parse_properties
+from vendas.kafka import config as kafka_config
+from vendas.kafka.config import from_properties, parse_jaas, parse_properties
 
 # --- the file format and its mapping ---------------------------------------------------
 

@@ -16,8 +16,8 @@ import pytest
 from tests.corpus import expected_totals
 from tests.kafka_io import REPO_ROOT, cli_env, parse_table, produce, read_topic
 from tests.waiting import wait_until
-from vendas.consumer import ORDERS_QUERY
-from vendas.spark_session import KAFKA_CONNECTOR
+from vendas.consumer.app import ORDERS_QUERY
+from vendas.spark.session import KAFKA_CONNECTOR
 
 pytestmark = [pytest.mark.integration, pytest.mark.cluster]
 
@@ -39,7 +39,7 @@ def test_consumer_on_a_spark_cluster_survives_a_worker_killed(spark_cluster, kaf
     command = [
         str(spark_submit), "--master", spark_cluster.master_url,
         "--packages", KAFKA_CONNECTOR,
-        "--conf", f"spark.jars.ivySettings={REPO_ROOT / 'vendas' / 'ivysettings.xml'}",
+        "--conf", f"spark.jars.ivySettings={REPO_ROOT / 'vendas' / 'spark' / 'ivysettings.xml'}",
         "--conf", "spark.executor.memory=768m", "--conf", "spark.sql.shuffle.partitions=2",
         str(REPO_ROOT / "consumidor_vendas.py"), "-b", kafka_bootstrap, "--topic", topic,
         "--dlq-topic", f"{topic}-dlq", "--checkpoint", str(checkpoint), "--available-now",

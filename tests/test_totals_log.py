@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from vendas.errors import UserError
-from vendas.totals import ProductTotal, Totals
-from vendas.totals_log import TotalsLog
+from vendas.pipeline.totals import ProductTotal, Totals
+from vendas.pipeline.totals_log import TotalsLog
 
 
 def batch(*products: tuple[str, int, str | None], orders: int = 1, unattributed: str = "0",

@@ -25,9 +25,9 @@ from tests.corpus import (
 from tests.hostile_corpus import HOSTILE, decode
 from tests.hostile_corpus import encode as to_exact_json
 from tests.kafka_records import kafka_frame
-from vendas.rules import MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY, RULES
-from vendas.totals import totals_from_ledger
-from vendas.transforms import (
+from vendas.pipeline.rules import MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY, RULES
+from vendas.pipeline.totals import totals_from_ledger
+from vendas.pipeline.transforms import (
     REASONS,
     aggregate_ledger,
     dead_letters,

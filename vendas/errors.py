@@ -12,4 +12,4 @@ class DatabaseUnavailable(Exception):
     """The database stayed unreachable for the whole retry budget.
 
     Raised in a batch; the consumer ends with its message as a UserError. Here, not in
-    vendas.database, so that catching it does not load psycopg."""
+    vendas.outputs.postgres, so that catching it does not load psycopg."""

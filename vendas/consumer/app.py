@@ -20,34 +20,34 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from vendas import contract as c
-from vendas import jvm_validator
-from vendas.batches import BatchProcessor
-from vendas.broker_watch import BrokerWatch
-from vendas.checkpoints import (
+from vendas.consumer.batch import BatchProcessor
+from vendas.errors import UserError
+from vendas.kafka.admin import ensure_topic, wait_for_broker
+from vendas.kafka.broker_watch import BrokerWatch
+from vendas.kafka.checkpoint_offsets import (
     check_offsets,
     is_data_loss,
     last_source_offsets,
     topic_end_offsets,
 )
-from vendas.errors import UserError
-from vendas.kafka_admin import ensure_topic, wait_for_broker
-from vendas.kafka_config import PLAINTEXT, KafkaClientConfig
-from vendas.report import format_table
-from vendas.signals import StopSignals
-from vendas.sinks import DeadLetterWriter, TotalsPrinter, WindowPrinter
-from vendas.spark_session import build_session
-from vendas.terminal import visible
-from vendas.totals_log import TotalsLog
-from vendas.transforms import (
+from vendas.kafka.config import PLAINTEXT, KafkaClientConfig
+from vendas.outputs.console import format_table
+from vendas.outputs.sinks import DeadLetterWriter, TotalsPrinter, WindowPrinter
+from vendas.pipeline import java_fast_path as jvm_validator
+from vendas.pipeline.totals_log import TotalsLog
+from vendas.pipeline.transforms import (
     deduplicate_orders,
     ledger_entries,
     parse_orders,
     sql_texts,
     windowed_totals,
 )
+from vendas.signals import StopSignals
+from vendas.spark.session import build_session
+from vendas.terminal import visible
 
 if TYPE_CHECKING:  # psycopg loads only with --banco: its libraries take a while to load
-    from vendas.database import TotalsStore
+    from vendas.outputs.postgres import TotalsStore
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +241,7 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
     # The database is checked before Spark starts: a bad URL fails in a second, not ten.
     store = None
     if options.database_url:
-        from vendas.database import TotalsStore
+        from vendas.outputs.postgres import TotalsStore
         store = TotalsStore(options.database_url).open()
     spark = build_session("vendas-ecommerce-consumidor", conf, verbose,
                           sql_to_warm=sql_texts(jvm=jvm_validator.jar_path().is_file()))

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 
 from vendas import contract as c
 from vendas.cli import PortugueseArgumentParser, positive_float, positive_int, report_user_error
-from vendas.database import Snapshot, connect, describe, read_snapshot
 from vendas.errors import UserError
 from vendas.formatting import fmt_brl, fmt_float, fmt_int
 from vendas.logs import setup_logging
+from vendas.outputs.postgres import Snapshot, connect, describe, read_snapshot
 from vendas.terminal import visible
 
 DEFAULT_PORT = 8501

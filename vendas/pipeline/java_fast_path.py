@@ -1,6 +1,6 @@
 """The fast path on the JVM (vendas/jvm/CanonicalOrder.java), built once and called from SQL.
 
-The SQL fast path (vendas/fastpath.py) proves a message canonical with a from_json and
+The SQL fast path (vendas/pipeline/sql_fast_path.py) proves a message canonical with a from_json and
 to_json round trip over several projections; one strict streaming pass in Java vouches for
 the same orders for less than from_json alone costs (bench/consumer.py). Building it needs
 javac (a JDK, not only a JRE): it is compiled on first use into the user's cache, keyed by
@@ -24,19 +24,25 @@ import pyspark
 from pyspark.sql import SparkSession
 
 from vendas import contract as c
-from vendas.fastpath import MAX_FAST_ITEMS
-from vendas.java import java_executable
-from vendas.rules import MAX_NAME_LENGTH, MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY, date_expr
+from vendas.pipeline.rules import (
+    MAX_NAME_LENGTH,
+    MAX_ORDER_VALUE,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    date_expr,
+)
+from vendas.pipeline.sql_fast_path import MAX_FAST_ITEMS
+from vendas.spark.java import java_executable
 
 log = logging.getLogger(__name__)
 
 FUNCTION = "vendas_pedido_canonico"
 CLASS_NAME = "vendas.CanonicalOrder"
-SOURCE = Path(__file__).with_name("jvm") / "CanonicalOrder.java"
+SOURCE = Path(__file__).resolve().parents[2] / "jvm" / "src" / "vendas" / "CanonicalOrder.java"
 RESULT_TYPE = ("struct<id:string,produtos:array<string>,quantidades:array<int>,"
                "valores:array<decimal(18,2)>,data:string>")
 # The Java code's second argument: the canonical field names (in the order of its field
-# numbers) and the limits of vendas/rules.py, so that neither is written twice.
+# numbers) and the limits of vendas/pipeline/rules.py, so that neither is written twice.
 SETTINGS = ",".join(map(str, (
     c.ID_ORDEM, c.CPF_CLIENTE, c.PRODUTOS_COMPRADOS, c.QUANTIDADE_POR_PRODUTO,
     c.PRECO_UNITARIO_POR_PRODUTO, c.VALOR_TOTAL, c.DATA_HORA,
@@ -46,7 +52,7 @@ COMPILE_TIMEOUT_S = 300
 
 def fast_stages(value: str) -> list[dict[str, str]]:
     """SQL stages over the message bytes `value`: _fast (vouched valid), the valid order's
-    id and date (its items: fast_item_fields), as vendas/fastpath.py's stages name them."""
+    id and date (its items: fast_item_fields), named as in vendas/pipeline/sql_fast_path.py."""
     return [
         {"_jvm": f"{FUNCTION}({value}, '{SETTINGS}')"},
         {"_fast_date": date_expr("_jvm.data")},
@@ -72,7 +78,7 @@ def is_registered(spark: SparkSession) -> bool:
 
 def register(spark: SparkSession) -> bool:
     """Make the Java fast path callable in this session; False (logged once) when it
-    cannot be built here, and then vendas.transforms uses the SQL fast path."""
+    cannot be built here, and then vendas.pipeline.transforms uses the SQL fast path."""
     if is_registered(spark):
         return True
     jar = build_jar()

@@ -20,7 +20,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from vendas.errors import UserError
-from vendas.totals import Totals
+from vendas.pipeline.totals import Totals
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,6 @@ import json
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from vendas.catalog import Product
 from vendas.contract import (
     CPF_CLIENTE,
     DATA_HORA,
@@ -23,6 +22,7 @@ from vendas.contract import (
     QUANTIDADE_POR_PRODUTO,
     VALOR_TOTAL,
 )
+from vendas.producer.catalog import Product
 
 
 def cents_json(cents: int) -> str:
@@ -71,7 +71,7 @@ class Order(NamedTuple):
     id_ordem: str
     cpf_cliente: str
     items: tuple[tuple[Product, int], ...]
-    data_hora: str  # already formatted (ISO or Brazilian), see vendas.generator
+    data_hora: str  # already formatted (ISO or Brazilian), see vendas.producer.generator
 
     @property
     def total_cents(self) -> int:

@@ -1,6 +1,6 @@
 """Broker checks and topic creation, with errors a user can act on.
 
-Every check speaks the client configuration (vendas.kafka_config) the rest of the project
+Every check speaks the client configuration (vendas.kafka.config) the rest of the project
 uses, so a secured Kafka is checked the way it will be used: a wrong password or a
 certificate the CA does not vouch for ends in one sentence, within seconds.
 """
@@ -20,7 +20,7 @@ from kafka.admin import NewTopic
 from kafka.errors import InvalidTopicError, KafkaError, TopicAlreadyExistsError
 
 from vendas.errors import UserError
-from vendas.kafka_config import PLAINTEXT, KafkaClientConfig, scrub
+from vendas.kafka.config import PLAINTEXT, KafkaClientConfig, scrub
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 
 from vendas.errors import DatabaseUnavailable, UserError
-from vendas.totals import ProductTotal, Totals
+from vendas.pipeline.totals import ProductTotal, Totals
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,10 @@ from kafka.errors import KafkaError
 from vendas.contract import DEFAULT_BOOTSTRAP_SERVERS, DEFAULT_TOPIC
 from vendas.errors import UserError
 from vendas.formatting import fmt_float, fmt_int, fmt_rate
-from vendas.kafka_admin import ensure_topic
-from vendas.kafka_config import PLAINTEXT, KafkaClientConfig
-from vendas.orders import Order
-from vendas.partitioning import key_partitions
+from vendas.kafka.admin import ensure_topic
+from vendas.kafka.config import PLAINTEXT, KafkaClientConfig
+from vendas.producer.orders import Order
+from vendas.producer.partitioning import key_partitions
 from vendas.signals import StopSignals
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ so switching settings needs no clean-up.
 Secrets: passwords are generated here, kept in 0600 files, and reach the JVMs only through
 files (server.properties; a java @argfile for the storage format step), never argv.
 
-Usage: python -m vendas.local_kafka {up,down,status} [--port 9092] [--dir .kafka]
+Usage: python -m localdev.kafka {up,down,status} [--port 9092] [--dir .kafka]
        [--security plaintext|sasl_ssl] [--brokers 1|3]
 """
 
@@ -33,13 +33,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from localdev.processes import pid_alive, wait_exit
 from vendas.cli import PortugueseArgumentParser, report_user_error
 from vendas.errors import UserError
-from vendas.java import java_executable
-from vendas.kafka_config import PLAINTEXT, KafkaClientConfig
-from vendas.kafka_config import load as load_client_config
+from vendas.kafka.config import PLAINTEXT, KafkaClientConfig
+from vendas.kafka.config import load as load_client_config
 from vendas.logs import setup_logging
-from vendas.processes import pid_alive, wait_exit
+from vendas.spark.java import java_executable
 
 # The newest release Maven Central serves here; the whole suite runs against it.
 KAFKA_VERSION = "4.4.0"
@@ -322,7 +322,7 @@ class LocalKafka:
         """The SCRAM passwords of this setting, generated on its first start (0600 file)."""
         path = self.layout_dir / "senhas.properties"
         if path.exists():
-            from vendas.kafka_config import parse_properties
+            from vendas.kafka.config import parse_properties
 
             return parse_properties(path.read_text())
         passwords = {CLIENT_USER: secrets.token_urlsafe(24), BROKER_USER: secrets.token_urlsafe(24)}
@@ -545,7 +545,7 @@ def _free_port_run(host: str, count: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = PortugueseArgumentParser(
-        prog="python -m vendas.local_kafka",
+        prog="python -m localdev.kafka",
         description="Kafka local (KRaft) para a demonstração e os testes.",
     )
     parser.add_argument("acao", choices=["up", "down", "status"],

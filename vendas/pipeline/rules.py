@@ -3,7 +3,7 @@ table of rules. REASONS (the dead-letter `motivo` codes) and the checks both com
 RULES; the first rule whose condition holds gives the reason, so the table's order is the
 order of evaluation (and of the README's reason table).
 
-The facts are read with Spark's VARIANT type (vendas/transforms.py builds them from
+The facts are read with Spark's VARIANT type (vendas/pipeline/transforms.py builds them from
 FACT_STAGES), so one pass tells "absent" from "malformed" and reads the canonical shape and
 the originals' shapes. Every function on message content is a try_* form: under ANSI mode
 one bad value must never fail the query.

@@ -6,7 +6,7 @@ count what the topic then holds, so that its last table matches what was sent, a
 stops the consumer (at a batch boundary) and the dashboard; the broker and the database
 keep running.
 
-Usage: python -m vendas.demo [--bootstrap-servers HOST:PORTA] [--rate 200] [--banco URL]
+Usage: python -m localdev.demo [--bootstrap-servers HOST:PORTA] [--rate 200] [--banco URL]
 """
 
 from __future__ import annotations
@@ -21,22 +21,22 @@ import time
 from pathlib import Path
 
 from vendas import contract as c
-from vendas import kafka_config
-from vendas.checkpoints import last_source_offsets, topic_end_offsets
 from vendas.cli import (
     PortugueseArgumentParser,
     non_negative_float,
     positive_int,
     report_user_error,
 )
-from vendas.consumer import ORDERS_QUERY, ConsumerOptions
-from vendas.database import connect, describe
+from vendas.consumer.app import ORDERS_QUERY, ConsumerOptions
+from vendas.dashboard.app import DEFAULT_HOST as PAINEL_HOST
+from vendas.dashboard.app import DEFAULT_PORT as PAINEL_PORT
+from vendas.dashboard.app import ensure_port_free
 from vendas.errors import UserError
-from vendas.kafka_admin import ensure_topic
+from vendas.kafka import config as kafka_config
+from vendas.kafka.admin import ensure_topic
+from vendas.kafka.checkpoint_offsets import last_source_offsets, topic_end_offsets
 from vendas.logs import setup_logging
-from vendas.painel import DEFAULT_HOST as PAINEL_HOST
-from vendas.painel import DEFAULT_PORT as PAINEL_PORT
-from vendas.painel import ensure_port_free
+from vendas.outputs.postgres import connect, describe
 from vendas.signals import StopSignals
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ STOP_TIMEOUT_S = 60
 
 def main(argv: list[str] | None = None) -> int:
     parser = PortugueseArgumentParser(
-        prog="python -m vendas.demo",
+        prog="python -m localdev.demo",
         description="Demonstração: produtor, consumidor e, com um banco, o painel ao vivo.")
     parser.add_argument("-b", "--bootstrap-servers", default=None)
     kafka_config.add_cli_option(parser)

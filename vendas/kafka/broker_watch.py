@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from vendas.kafka_admin import broker_reachable
+from vendas.kafka.admin import broker_reachable
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Where the consumer's results go, batch after batch (see vendas.batches).
+"""Where the consumer's results go, batch after batch (see vendas.consumer.batch).
 
 - TotalsPrinter: the running totals, printed as a table when they change; with --banco,
   also written to PostgreSQL by DatabaseSink (exactly once).
@@ -17,12 +17,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from vendas.errors import DatabaseUnavailable
-from vendas.report import format_table, format_windows
+from vendas.outputs.console import format_table, format_windows
+from vendas.pipeline.totals import Totals
 from vendas.terminal import visible
-from vendas.totals import Totals
 
 if TYPE_CHECKING:  # psycopg loads only with --banco: its libraries take a while to load
-    from vendas.database import TotalsStore
+    from vendas.outputs.postgres import TotalsStore
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class TotalsPrinter:
     """The running totals after each batch: printed as a table when they change.
 
     The console is not fault tolerant; the numbers survive restarts through the
-    checkpoint (vendas.totals_log), which also lets a run with nothing new to read show
+    checkpoint (vendas.pipeline.totals_log), which also lets a run with nothing new to read show
     the last table.
     """
 

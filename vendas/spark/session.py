@@ -22,7 +22,7 @@ from pyspark.sql import SparkSession
 
 from vendas import contract as c
 from vendas.errors import UserError
-from vendas.java import java_executable
+from vendas.spark.java import java_executable
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from pyspark.sql import DataFrame
 
-from vendas.sinks import DeadLetterWriter, TotalsPrinter
-from vendas.totals import Totals, totals_from_ledger
-from vendas.totals_log import TotalsLog
-from vendas.transforms import aggregate_ledger, dead_letters
+from vendas.outputs.sinks import DeadLetterWriter, TotalsPrinter
+from vendas.pipeline.totals import Totals, totals_from_ledger
+from vendas.pipeline.totals_log import TotalsLog
+from vendas.pipeline.transforms import aggregate_ledger, dead_letters
 
 
 class BatchProcessor:

@@ -11,8 +11,8 @@ from decimal import Decimal
 
 from pyspark.sql import Row
 
+from vendas.pipeline.totals import Totals
 from vendas.terminal import display_width, pad, visible
-from vendas.totals import Totals
 
 COLUMNS = ("produto", "quantidade_total", "valor_total")
 WINDOW_COLUMNS = ("inicio_janela", "fim_janela", "produto", "quantidade_total", "valor_total")

@@ -6,9 +6,9 @@ deduplicate_orders: the same id_ordem counts once within a processing-time windo
 ledger_entries / aggregate_ledger: items per product plus rejection counts, summed.
 
 Validation has two paths with one verdict: a fast path for canonical orders (in Java,
-vendas/jvm_validator.py, or where no JDK can build it, in SQL, vendas/fastpath.py) and, for
-every record it cannot vouch for, the VARIANT facts and the ordered rule table
-(vendas/rules.py).
+vendas/pipeline/java_fast_path.py, or where no JDK can build it, in SQL,
+vendas/pipeline/sql_fast_path.py) and, for every record it cannot vouch for, the VARIANT
+facts and the ordered rule table (vendas/pipeline/rules.py).
 """
 
 from __future__ import annotations
@@ -17,18 +17,18 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from vendas import contract as c
-from vendas import jvm_validator
 from vendas.contract import LEDGER_PRODUCT, LEDGER_REJECTION
-from vendas.fastpath import FAST_SCHEMA, fast_item_fields, fast_stages
-from vendas.fastpath import sql_texts as fast_path_sql
-from vendas.rules import (
+from vendas.pipeline import java_fast_path as jvm_validator
+from vendas.pipeline.rules import (
     FACT_STAGES,
     ITEM_TYPE,
     MONEY,
     REASONS,
     reason_expr,
 )
-from vendas.rules import sql_texts as rules_sql
+from vendas.pipeline.rules import sql_texts as rules_sql
+from vendas.pipeline.sql_fast_path import FAST_SCHEMA, fast_item_fields, fast_stages
+from vendas.pipeline.sql_fast_path import sql_texts as fast_path_sql
 
 __all__ = [
     "LEDGER_PRODUCT", "LEDGER_REJECTION", "MONEY", "REASONS",
@@ -41,7 +41,7 @@ SOURCE_COLUMNS = ("key", "value", "topic", "partition", "offset", "timestamp")
 DEAD_LETTER_SOURCE = ("key", "value", "topic", "partition", "offset")
 TEXT = "CAST(value AS STRING)"
 PARSED = "_f"  # the fast path's typed parse of TEXT
-# The VARIANT path's id and items of an order (over the facts of vendas/rules.py).
+# The VARIANT path's id and items of an order (over the facts of vendas/pipeline/rules.py).
 SLOW_ID = "try_variant_get(_id, '$', 'string')"
 # try_cast: a rejected order's quantity or price may be out of bounds, and its line with
 # it (its items are never counted)
@@ -55,7 +55,7 @@ def _stage(frame: DataFrame, columns: dict[str, str]) -> DataFrame:
 
 
 def sql_texts(jvm: bool = True) -> list[str]:
-    """The SQL expressions parse_orders will parse, for vendas.spark_session to parse ahead:
+    """The SQL expressions parse_orders will parse, for vendas.spark.session to parse ahead:
     with the Java fast path (`jvm`), the SQL fast path's are left out (never parsed then,
     and a quarter of the text)."""
     fast = jvm_validator.sql_texts("value") if jvm else fast_path_sql(PARSED, TEXT)
@@ -70,9 +70,9 @@ def parse_orders(records: DataFrame, fast: bool = True, jvm: bool = True) -> Dat
     prices), valor_nao_atribuido (the order value no product could be credited with),
     data_hora (timestamp in the session time zone).
 
-    Canonical orders go through a fast path: the Java one (vendas/jvm_validator.py) when
-    it is registered in the session, else the typed SQL one (vendas/fastpath.py); the
-    VARIANT facts and rules (vendas/rules.py) are only computed for the records it cannot
+    Canonical orders go through a fast path: the Java one (vendas/pipeline/java_fast_path.py) when
+    it is registered in the session, else the typed SQL one (vendas/pipeline/sql_fast_path.py); the
+    VARIANT facts and rules (vendas/pipeline/rules.py) are only computed for the records it cannot
     vouch for. `fast=False` sends every record through the VARIANT path and `jvm=False`
     the canonical ones through the SQL fast path (tests compare all three).
     """

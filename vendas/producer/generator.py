@@ -24,10 +24,10 @@ from zoneinfo import ZoneInfo
 
 from faker import Faker
 
-from vendas import cpf as cpf_digits
-from vendas.catalog import PRODUCTS, Product
 from vendas.contract import DATE_FORMATS, DEFAULT_TIME_ZONE
-from vendas.orders import Order
+from vendas.producer import cpf as cpf_digits
+from vendas.producer.catalog import PRODUCTS, Product
+from vendas.producer.orders import Order
 
 MAX_PRODUCTS_PER_ORDER = 5
 # How many distinct products an order has: 1..5, small orders more common.

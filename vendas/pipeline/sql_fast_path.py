@@ -1,10 +1,10 @@
 """The SQL fast path: a typed parse that vouches for canonical orders without VARIANT.
 
-The consumer uses it where the Java fast path (vendas/jvm_validator.py, same verdicts,
+The consumer uses it where the Java fast path (vendas/pipeline/java_fast_path.py, same verdicts,
 cheaper) cannot be built, for want of a JDK.
 
 `from_json` with a fixed schema is several times cheaper than the VARIANT facts of
-vendas/rules.py, but it is lax: it keeps the last of two duplicate keys, ignores unknown
+vendas/pipeline/rules.py, but it is lax: it keeps the last of two duplicate keys, ignores unknown
 fields, nulls a malformed field, rounds 89.905 to 89.91 and reads "89.90" as a number. So
 the fast path only ever says "valid, with these items", and only when it can prove that
 the VARIANT path would say the same:
@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from vendas import contract as c
-from vendas.rules import (
+from vendas.pipeline.rules import (
     LINE_VALUE,
     MAX_NAME_LENGTH,
     MAX_ORDER_VALUE,
@@ -48,7 +48,7 @@ from vendas.rules import (
     date_expr,
 )
 
-# Every canonical field, in the order the producer writes them (vendas/orders.py).
+# Every canonical field, in the order the producer writes them (vendas/producer/orders.py).
 FAST_SCHEMA = ", ".join([
     f"{c.ID_ORDEM} string",
     f"{c.CPF_CLIENTE} string",

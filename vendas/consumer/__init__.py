@@ -1,0 +1,1 @@
+"""The consumer: its options, the streaming query and what each micro-batch does."""

@@ -1,0 +1,1 @@
+"""The live dashboard (Streamlit) over the PostgreSQL tables."""

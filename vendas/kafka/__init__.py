@@ -1,0 +1,1 @@
+"""Kafka plumbing shared by every client: configuration, topic admin, broker watch, offsets."""

@@ -1,0 +1,1 @@
+"""Where results go: the console, the dead-letter topic, PostgreSQL."""

@@ -1,0 +1,1 @@
+"""Generating orders and sending them to Kafka: catalog, CPFs, the order model, the sender."""

@@ -1,0 +1,1 @@
+"""The Spark side: the session, its settings, finding Java."""
