@@ -18,11 +18,12 @@ PAINEL_PORT ?= 8501
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 
-.PHONY: help venv demo test kafka-up kafka-down kafka-status spark-up spark-down spark-status bench-producer bench-consumer bench-latency bench-scaling clean
+.PHONY: help venv jvm demo test test-unit kafka-up kafka-down kafka-status spark-up spark-down spark-status bench-producer bench-consumer bench-latency bench-scaling clean
 
 help:
 	@echo "make demo          Kafka e PostgreSQL locais + produtor ($(RATE) pedidos/s) + consumidor + painel; Ctrl-C para parar"
-	@echo "make test          todos os testes (unidade e integração com Kafka real)"
+	@echo "make test          todos os testes: unidade, Spark, integração e ponta a ponta (Kafka e PostgreSQL reais)"
+	@echo "make test-unit     só os testes de unidade (sem JVM, Kafka nem PostgreSQL), em segundos"
 	@echo "make kafka-up      inicia o Kafka local em $(BOOTSTRAP) (make kafka-down para parar)"
 	@echo "                   KAFKA_SECURITY=sasl_ssl: SASL_SSL (SCRAM) e .kafka/cliente.properties; KAFKA_BROKERS=3: três brokers"
 	@echo "make db-up         inicia o PostgreSQL local em 127.0.0.1:$(POSTGRES_PORT) e mostra a URL (make db-down para parar)"
@@ -40,6 +41,20 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@touch $@
 
 venv: $(VENV)/.installed
+
+# The project's JVM classes (jvm/src/), compiled once against the installed pyspark's jars
+# into the package: the consumer never compiles anything at a user's run.
+JAR := vendas/spark/jars/vendas-jvm.jar
+JAVA_SOURCES := $(wildcard jvm/src/vendas/*.java)
+PYSPARK_JARS = $$($(PY) -c 'import pathlib, pyspark; print(pathlib.Path(pyspark.__file__).parent / "jars")')
+
+jvm: $(JAR)
+
+$(JAR): $(JAVA_SOURCES) $(VENV)/.installed
+	@command -v javac >/dev/null 2>&1 || { echo "javac não encontrado: instale um JDK 17 ou mais novo (por exemplo, o pacote openjdk-17-jdk-headless)." >&2; exit 2; }
+	@rm -rf jvm/build && mkdir -p jvm/build/classes $(dir $@)
+	javac --release 17 -nowarn -d jvm/build/classes -cp "$(PYSPARK_JARS)/*" $(JAVA_SOURCES)
+	jar --create --file $@ -C jvm/build/classes .
 
 kafka-up: venv
 	@$(PY) -m localdev.kafka up $(KAFKA_FLAGS)
@@ -81,7 +96,7 @@ painel: venv
 
 # With the totals in PostgreSQL ($$VENDAS_BANCO, or the local one, started if needed) and the
 # dashboard on PAINEL_PORT.
-demo: kafka-up
+demo: kafka-up $(JAR)
 	@if [ -z "$$VENDAS_BANCO" ]; then \
 		$(PY) -m localdev.postgres up --port $(POSTGRES_PORT) >/dev/null || exit 2; \
 		VENDAS_BANCO="$$($(PY) -m localdev.postgres url --port $(POSTGRES_PORT))" || exit 2; \
@@ -90,21 +105,27 @@ demo: kafka-up
 	$(PY) -m localdev.demo --kafka-config .kafka/cliente.properties --rate $(RATE) \
 		--painel-porta $(PAINEL_PORT)
 
-# ruff first: a lint finding fails the run before the slow tests start.
+# ruff first: a lint finding fails the run before the slow tests start. The tiers run fastest
+# first (tests/unit, tests/spark, tests/integration, tests/e2e).
 test: venv
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The unit tier alone: pure Python, no JVM, Kafka or PostgreSQL.
+test-unit: venv
+	$(PY) -m ruff check .
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
 bench-producer: kafka-up
 	$(PY) -m bench.producer --bootstrap-servers $(BOOTSTRAP) $(BENCH_ARGS)
 
-bench-consumer: kafka-up
+bench-consumer: kafka-up $(JAR)
 	$(PY) -m bench.consumer --bootstrap-servers $(BOOTSTRAP) $(BENCH_ARGS)
 
-bench-latency: kafka-up
+bench-latency: kafka-up $(JAR)
 	$(PY) -m bench.latency --bootstrap-servers $(BOOTSTRAP) $(BENCH_ARGS)
 
-bench-scaling: kafka-up
+bench-scaling: kafka-up $(JAR)
 	$(PY) -m bench.scaling --bootstrap-servers $(BOOTSTRAP) $(BENCH_ARGS)
 
 clean:

@@ -28,6 +28,7 @@ from vendas.consumer.app import ConsumerOptions, run
 from vendas.errors import UserError
 from vendas.kafka import config as kafka_config
 from vendas.logs import setup_logging
+from vendas.outputs.console import MAX_ROWS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -84,6 +85,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="grava também os totais no PostgreSQL, exatamente uma vez, ex.: "
                              "postgresql://usuario:senha@host:5432/vendas (padrão: a variável "
                              "VENDAS_BANCO, que evita a senha na linha de comando)")
+    parser.add_argument("--linhas", type=positive_int, default=defaults.rows, metavar="N",
+                        help="produtos na tabela do console, os de maior valor; os demais "
+                             f"numa linha de resumo (padrão: %(default)s, no máximo {MAX_ROWS})")
     parser.add_argument("-v", "--verbose", action="store_true", help="mostra os logs do Spark")
     return parser.parse_args(argv)
 
@@ -111,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         watermark=args.watermark,
         kafka_options=dict(args.kafka_option),
         database_url=args.banco or os.environ.get("VENDAS_BANCO") or None,
+        rows=min(args.linhas, MAX_ROWS),
     )
     try:
         run(options, conf=dict(args.conf), verbose=args.verbose)

@@ -38,6 +38,8 @@ HEADER_TOPIC = "topico"
 HEADER_PARTITION = "particao"
 HEADER_OFFSET = "offset"
 
-# The ledger the consumer aggregates: one kind of row per sold item, one per rejection.
+# The ledger the consumer aggregates: one kind of row per sold item, per rejected record and
+# per duplicate order.
 LEDGER_PRODUCT = "produto"
 LEDGER_REJECTION = "rejeicao"
+LEDGER_DUPLICATE = "duplicada"

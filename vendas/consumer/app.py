@@ -1,10 +1,10 @@
 """The consumer's wiring: Kafka source -> validated orders -> one streaming query.
 
-- pedidos: each record read and parsed once, de-duplicated by id_ordem in checkpointed
-  state, as ledger entries; each micro-batch is summed into the running totals, fenced by
-  batch id (exactly once for the numbers), and its rejected records go, untouched, to the
-  dead-letter topic with reason headers (at least once: a rerun after a crash may write a
-  dead letter twice, never loses one). See vendas.batches.
+- pedidos: each record read and parsed once, de-duplicated by id_ordem and summed per
+  product in Spark's state store (checkpointed, partitioned); each micro-batch hands the
+  keys it touched to vendas.consumer.batch, which keeps the driver's bounded totals (exactly
+  once, fenced by batch id), sends rejected records to the dead-letter topic and feeds the
+  sinks.
 - janelas (with --window): totals per event-time window, a query of its own.
 """
 
@@ -31,23 +31,23 @@ from vendas.kafka.checkpoint_offsets import (
     topic_end_offsets,
 )
 from vendas.kafka.config import PLAINTEXT, KafkaClientConfig
-from vendas.outputs.console import format_table
-from vendas.outputs.sinks import DeadLetterWriter, TotalsPrinter, WindowPrinter
-from vendas.pipeline import java_fast_path as jvm_validator
+from vendas.outputs.console import DEFAULT_ROWS, TotalsPrinter, WindowPrinter, format_table
+from vendas.outputs.dead_letters import DeadLetterWriter, kafka_batch_reader
 from vendas.pipeline.totals_log import TotalsLog
 from vendas.pipeline.transforms import (
     deduplicate_orders,
     ledger_entries,
     parse_orders,
-    sql_texts,
+    running_totals,
     windowed_totals,
 )
 from vendas.signals import StopSignals
+from vendas.spark import jvm
 from vendas.spark.session import build_session
 from vendas.terminal import visible
 
 if TYPE_CHECKING:  # psycopg loads only with --banco: its libraries take a while to load
-    from vendas.outputs.postgres import TotalsStore
+    from vendas.outputs.postgres import DatabaseSink, TotalsStore
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,7 @@ class ConsumerOptions:
     dedup_window: str = "24 hours"
     window: str | None = None  # e.g. "1 minute": also totals per event-time window
     watermark: str = "10 minutes"
+    rows: int = DEFAULT_ROWS  # --linhas: products in the console table
     # --banco / VENDAS_BANCO: the totals also in PostgreSQL (not in repr: it may hold a password)
     database_url: str | None = field(default=None, repr=False)
     kafka_options: dict[str, str] = field(default_factory=lambda: {
@@ -164,10 +165,7 @@ def kafka_records(spark: SparkSession, options: ConsumerOptions) -> DataFrame:
 class RunningConsumer:
     queries: list[StreamingQuery]
     batches: BatchProcessor
-
-    @property
-    def printer(self) -> TotalsPrinter:
-        return self.batches.printer
+    database: DatabaseSink | None = None
 
     def stop(self, batch_timeout_s: float = 60.0) -> None:
         """Stop between batches when possible: interrupting a batch in the middle of its
@@ -185,10 +183,11 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
     """Start the streaming queries; the caller waits on them.
 
     `records` defaults to the Kafka topic; any stream with Kafka's columns will do (the
-    benchmark feeds the same queries from files to compare sources).
+    benchmark feeds the same queries from files to compare sources; such a stream has no
+    dead-letter topic, so a rejected record there fails the batch).
     """
-    jvm_validator.register(spark)
-    orders = parse_orders(records if records is not None else kafka_records(spark, options))
+    from_kafka = records is None
+    orders = parse_orders(kafka_records(spark, options) if from_kafka else records)
     checkpoint = options.checkpoint_location
     make_local_checkpoint_dir(options)
     trigger = (
@@ -196,36 +195,45 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
         if options.available_now
         else {"processingTime": f"{options.trigger_seconds} seconds"}
     )
-    batches = BatchProcessor(
-        TotalsLog(checkpoint, spark),
-        TotalsPrinter(print_each_batch=not options.available_now, store=store),
-        DeadLetterWriter(options.bootstrap_servers, options.dlq_topic,
-                         options.spark_kafka_options),
-    )
+    orders_checkpoint = f"{checkpoint}/{ORDERS_QUERY}"
+    dead_letters = DeadLetterWriter(
+        kafka_batch_reader(spark, orders_checkpoint, options.bootstrap_servers, options.topic,
+                           options.spark_kafka_options),
+        options.bootstrap_servers, options.dlq_topic, options.spark_kafka_options,
+    ) if from_kafka else None
+    database = None
+    if store is not None:
+        from vendas.outputs.postgres import DatabaseSink
+        database = DatabaseSink(store)
+    # the database first: the console never runs ahead of it
+    sinks = [s for s in (database, TotalsPrinter(print_each_batch=not options.available_now,
+                                                 rows=options.rows)) if s is not None]
+    batches = BatchProcessor(TotalsLog(checkpoint, spark), dead_letters, sinks)
     orders_query = (
-        ledger_entries(deduplicate_orders(orders, options.dedup_window))
+        running_totals(ledger_entries(deduplicate_orders(orders, options.dedup_window)))
         .writeStream.queryName(ORDERS_QUERY)
+        .outputMode("update")
         .foreachBatch(batches)
-        .option("checkpointLocation", f"{checkpoint}/{ORDERS_QUERY}")
+        .option("checkpointLocation", orders_checkpoint)
         .trigger(**trigger)
         .start()
     )
-    if batches.printer.database is not None:
-        batches.printer.database.bind(orders_query.id)
+    if database is not None:
+        database.bind(orders_query.id)
     queries = [orders_query]
     if options.window:
         queries.append(
             windowed_totals(orders, options.window, options.watermark)
             .writeStream.queryName(WINDOWS_QUERY)
             .outputMode("update")
-            .foreachBatch(WindowPrinter())
+            .foreachBatch(WindowPrinter(options.rows))
             .option("checkpointLocation", f"{checkpoint}/{WINDOWS_QUERY}")
             .trigger(**trigger)
             .start()
         )
     log.info("Consumindo %s em %s (checkpoint: %s).", options.topic, options.bootstrap_servers,
              checkpoint)
-    return RunningConsumer(queries, batches)
+    return RunningConsumer(queries, batches, database)
 
 
 def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
@@ -233,6 +241,7 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
     """Run until Ctrl-C (or, with --available-now, until the topic is drained), then
     print the final table. Raises UserError with one sentence for what the user can fix."""
     options.check()
+    jvm.require_jar()  # before anything starts: one sentence, not a failed query
     make_local_checkpoint_dir(options)
     wait_for_broker(options.bootstrap_servers, config=options.kafka_config)
     ensure_topic(options.bootstrap_servers, options.topic, config=options.kafka_config)
@@ -241,10 +250,10 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
     # The database is checked before Spark starts: a bad URL fails in a second, not ten.
     store = None
     if options.database_url:
-        from vendas.outputs.postgres import TotalsStore
-        store = TotalsStore(options.database_url).open()
-    spark = build_session("vendas-ecommerce-consumidor", conf, verbose,
-                          sql_to_warm=sql_texts(jvm=jvm_validator.jar_path().is_file()))
+        from vendas.outputs.postgres import Owner, TotalsStore
+        store = TotalsStore(options.database_url,
+                            Owner(options.checkpoint_location, options.topic)).open()
+    spark = build_session("vendas-ecommerce-consumidor", conf, verbose)
     running = start(spark, options, store=store)
     watch = BrokerWatch(options.bootstrap_servers)
     watch.start()
@@ -256,7 +265,7 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
         running.stop()
         if store is not None:
             store.close()
-    database = running.printer.database
+    database = running.database
     if database is not None and database.failure is not None:
         raise UserError(str(database.failure))
     failures = [q.exception() for q in running.queries if q.exception() is not None]
@@ -271,7 +280,7 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
     totals = running.batches.totals
     batch = running.batches.last_batch
     header = "Totais por produto" + (f" (até o lote {batch})" if batch is not None else "")
-    print(f"\n{header}:\n{format_table(totals)}", flush=True)
+    print(f"\n{header}:\n{format_table(totals, options.rows)}", flush=True)
 
 
 def _wait(queries: list[StreamingQuery], stop: StopSignals, all_must_finish: bool) -> None:

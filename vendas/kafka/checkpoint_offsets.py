@@ -13,7 +13,10 @@ import logging
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from pyspark.sql import SparkSession
+
 from vendas.errors import UserError
+from vendas.spark.checkpoint_files import checkpoint_files
 
 log = logging.getLogger(__name__)
 
@@ -21,29 +24,52 @@ Offsets = dict[str, dict[int, int]]  # topic -> partition -> next offset to read
 
 
 def last_source_offsets(query_checkpoint: Path) -> Offsets | None:
-    """The Kafka offsets of the latest batch a query planned; None without a checkpoint.
-
-    Spark writes one file per batch under `offsets/`, named by batch id: a version line, a
-    metadata line, then one JSON line per source ({"topic": {"partition": offset}}).
-    """
+    """The Kafka offsets of the latest batch a query planned; None without a checkpoint."""
     offsets_dir = query_checkpoint / "offsets"
     batches = sorted((int(p.name) for p in offsets_dir.glob("[0-9]*") if p.name.isdigit()),
                      reverse=True)
     for batch in batches:
-        lines = (offsets_dir / str(batch)).read_text(errors="replace").splitlines()
-        found: Offsets = {}
-        for line in lines[2:]:
-            try:
-                source = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(source, dict):
-                for topic, partitions in source.items():
-                    if isinstance(partitions, dict):
-                        found[topic] = {int(p): int(o) for p, o in partitions.items()}
+        found = _offsets_log_entry((offsets_dir / str(batch)).read_text(errors="replace"))
         if found:
             return found
     return None
+
+
+def batch_offset_range(query_checkpoint: str, batch_id: int,
+                       spark: SparkSession | None = None) -> tuple[Offsets, Offsets]:
+    """Where micro-batch `batch_id` started and ended reading, from the query's checkpoint.
+
+    Its end is its own entry in the offsets log; its start, the end of the batch before, or
+    for the first batch the initial offsets the Kafka source keeps beside it.
+    """
+    log_files = checkpoint_files(f"{query_checkpoint}/offsets", spark)
+    end = _offsets_log_entry(log_files.read(str(batch_id)))
+    if batch_id > 0:
+        start = _offsets_log_entry(log_files.read(str(batch_id - 1)))
+    else:
+        initial = checkpoint_files(f"{query_checkpoint}/sources/0", spark).read("0")
+        start = _source_json(initial.lstrip("\x00").split("\n", 1)[1])
+    return start, end
+
+
+def _offsets_log_entry(text: str) -> Offsets:
+    """An entry of Spark's offsets log: a version line, a metadata line, then one JSON line
+    per source ({"topic": {"partition": offset}})."""
+    found: Offsets = {}
+    for line in text.splitlines()[2:]:
+        found.update(_source_json(line))
+    return found
+
+
+def _source_json(line: str) -> Offsets:
+    try:
+        source = json.loads(line)
+    except ValueError:
+        return {}
+    if not isinstance(source, dict):
+        return {}
+    return {topic: {int(p): int(o) for p, o in partitions.items()}
+            for topic, partitions in source.items() if isinstance(partitions, dict)}
 
 
 def check_offsets(checkpoint: str, saved: Offsets, topic: str,

@@ -1,22 +1,36 @@
-"""The console tables: every product, untruncated, sorted by value, money with two places.
+"""The console: the top products by value and a line for the rest, money with two places.
 
 Product names come from messages: each cell is shown through `visible` (control
 characters escaped) and aligned by its width on screen, not by its length in code points.
+The console is not fault tolerant; the numbers survive restarts through the checkpoint
+(vendas.pipeline.totals_log), which also lets a run with nothing new to read show the last
+table.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from pyspark.sql import Row
+from pyspark.sql import DataFrame, Row
+from pyspark.sql import functions as F
 
-from vendas.pipeline.totals import Totals
+from vendas.pipeline.totals import TOP_KEPT, Totals
 from vendas.terminal import display_width, pad, visible
+
+if TYPE_CHECKING:
+    from vendas.consumer.batch import BatchResult
+
+log = logging.getLogger(__name__)
 
 COLUMNS = ("produto", "quantidade_total", "valor_total")
 WINDOW_COLUMNS = ("inicio_janela", "fim_janela", "produto", "quantidade_total", "valor_total")
 UNKNOWN_VALUE = "n/d"  # the originals' messages carry no unit price: value not invented
+# Products in the console table by default: the demo's whole catalog.
+DEFAULT_ROWS = 60
+MAX_ROWS = TOP_KEPT
 
 
 def format_money(value: Decimal | None) -> str:
@@ -40,13 +54,17 @@ def ascii_table(columns: tuple[str, ...], rows: list[tuple[str, ...]],
     return "\n".join([rule, line(columns), rule, *(line(r) for r in cells), rule])
 
 
-def format_table(totals: Totals) -> str:
-    """The running totals, sorted by value, with the summary line under them."""
-    rows = [(p.produto, str(p.quantidade_total), format_money(p.valor_total))
-            for p in totals.produtos]
-    table = ascii_table(COLUMNS, rows)
-    if not rows:
+def format_table(totals: Totals, rows: int = DEFAULT_ROWS) -> str:
+    """The top `rows` products by value, a line for the others, and the counts under them."""
+    cells = [(p.produto, str(p.quantidade_total), format_money(p.valor_total))
+             for p in totals.produtos[:rows]]
+    table = ascii_table(COLUMNS, cells)
+    if not cells:
         table += "\n(nenhum pedido válido ainda)"
+    others, quantity, value = totals.rest(rows)
+    if others:
+        table += (f"\n... e mais {others} produtos: quantidade_total {quantity}, "
+                  f"valor_total {format_money(value)} (todos no banco, com --banco)")
     return f"{table}\n{summary_line(totals)}"
 
 
@@ -62,11 +80,56 @@ def format_windows(rows: Iterable[Row]) -> str:
 
 
 def summary_line(totals: Totals) -> str:
-    parts = [f"pedidos contados: {totals.pedidos}"]
+    parts = [f"produtos: {totals.total_produtos}", f"pedidos contados: {totals.pedidos}"]
     if totals.valor_nao_atribuido:
         parts.append("valor de pedidos sem preço unitário, não atribuído a produtos: "
                      f"{totals.valor_nao_atribuido:.2f}")
     reasons = ", ".join(f"{reason}: {n}" for reason, n in totals.rejeitadas.items())
     parts.append(f"mensagens rejeitadas: {totals.total_rejeitadas}"
                  + (f" ({visible(reasons)})" if reasons else ""))
+    if totals.duplicadas:
+        parts.append(f"pedidos repetidos ignorados: {totals.duplicadas}")
     return "; ".join(parts)
+
+
+class TotalsPrinter:
+    """Prints the totals after each batch that changed them (with --available-now, a
+    progress line instead, and the table once at the end)."""
+
+    def __init__(self, print_each_batch: bool, rows: int = DEFAULT_ROWS,
+                 out: Callable[[str], None] = print) -> None:
+        self.print_each_batch = print_each_batch
+        self.rows = rows
+        self.out = out
+        self.last: Totals | None = None
+
+    def write(self, batch: BatchResult) -> None:
+        totals, batch_id = batch.totals, batch.batch_id
+        if totals == self.last:
+            return
+        self.last = totals
+        if self.print_each_batch:
+            self.out(f"\nTotais por produto (lote {batch_id}):\n{format_table(totals, self.rows)}")
+        else:
+            log.info("Lote %d: %d pedidos contados até agora.", batch_id, totals.pedidos)
+
+
+class WindowPrinter:
+    """Sink of the windowed totals (update mode): prints the windows a batch changed, the
+    `rows` with the highest value."""
+
+    def __init__(self, rows: int = DEFAULT_ROWS, out: Callable[[str], None] = print) -> None:
+        self.rows = rows
+        self.out = out
+
+    def __call__(self, batch: DataFrame, batch_id: int) -> None:
+        ranked = batch.orderBy(F.col("valor_total").desc_nulls_last(),
+                               F.col("quantidade_total").desc()).limit(self.rows)
+        rows = ranked.select(
+            F.col("janela.start").alias("ordem"),
+            F.date_format("janela.start", "dd/MM/yyyy HH:mm:ss").alias("inicio_janela"),
+            F.date_format("janela.end", "dd/MM/yyyy HH:mm:ss").alias("fim_janela"),
+            "produto", "quantidade_total", "valor_total",
+        ).collect()
+        if rows:
+            self.out(f"\nJanelas atualizadas (lote {batch_id}):\n{format_windows(rows)}")

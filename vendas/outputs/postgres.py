@@ -1,27 +1,38 @@
 """The running totals in PostgreSQL, exactly once, and what the dashboard reads back.
 
-The totals query runs in complete mode: every batch carries the absolute totals so far. Each
-batch is written as absolute values (upsert, plus deleting what the totals no longer hold) in
-one transaction that also moves the query's progress row to that batch id. A batch whose id
-is not above the stored one was already written, and is skipped: a batch that Spark replays
-after a crash changes nothing, and since the values are absolute, a batch that failed to
-commit is simply written again. Exactly once in the database, not only in Spark's state.
+Each micro-batch brings the products it touched, with their totals so far (absolute values
+from Spark's state store), and the counts. They are upserted in one transaction that also
+moves the query's progress row to that batch id. A batch whose id is not above the stored
+one was already written, and is skipped: a batch that Spark replays after a crash changes
+nothing, and since the values are absolute, a batch that failed to commit is simply written
+again. Exactly once in the database, not only in Spark's state; and each batch costs what
+it touched, not every product ever sold.
+
+One database holds one consumer's totals: the first to write claims it (its checkpoint and
+topic); another consumer is refused in one sentence instead of overwriting them. The same
+consumer started over on a fresh checkpoint (a new query id) starts the tables over too.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 
 from vendas.errors import DatabaseUnavailable, UserError
 from vendas.pipeline.totals import ProductTotal, Totals
+from vendas.terminal import visible
+
+if TYPE_CHECKING:
+    from vendas.consumer.batch import BatchResult
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +40,8 @@ PRODUCTS_TABLE = "totais_por_produto"
 REJECTIONS_TABLE = "rejeicoes_por_motivo"
 SUMMARY_TABLE = "resumo_vendas"
 PROGRESS_TABLE = "progresso_consultas"
+OWNER_TABLE = "origem_dos_totais"
+TOTALS_TABLES = (PRODUCTS_TABLE, REJECTIONS_TABLE, SUMMARY_TABLE)
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {PRODUCTS_TABLE} (
@@ -59,6 +72,23 @@ CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (
     ultimo_lote   bigint NOT NULL,
     atualizado_em timestamptz NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {OWNER_TABLE} (
+    id            boolean PRIMARY KEY DEFAULT true CHECK (id),  -- one row
+    checkpoint    text NOT NULL,
+    topico        text NOT NULL,
+    consulta      text,  -- the totals query's id, once it started
+    desde         timestamptz NOT NULL
+);
+ALTER TABLE {SUMMARY_TABLE} ADD COLUMN IF NOT EXISTS duplicadas bigint NOT NULL DEFAULT 0;
+ALTER TABLE {SUMMARY_TABLE}
+    ADD COLUMN IF NOT EXISTS quantidade_total bigint NOT NULL DEFAULT 0;
+-- the dashboard's top products and its search by name, without reading the whole table
+CREATE INDEX IF NOT EXISTS {PRODUCTS_TABLE}_por_valor ON {PRODUCTS_TABLE}
+    (valor_total DESC NULLS LAST, quantidade_total DESC, produto);
+CREATE INDEX IF NOT EXISTS {PRODUCTS_TABLE}_por_quantidade ON {PRODUCTS_TABLE}
+    (quantidade_total DESC, produto);
+CREATE INDEX IF NOT EXISTS {PRODUCTS_TABLE}_por_nome ON {PRODUCTS_TABLE}
+    (lower(produto) text_pattern_ops);
 """
 
 CONNECT_TIMEOUT_S = 5
@@ -152,31 +182,61 @@ def ensure_schema(conn: psycopg.Connection) -> None:
         conn.execute(SCHEMA)
 
 
+@dataclass(frozen=True)
+class Owner:
+    """Which consumer a database's totals belong to: its checkpoint and its topic."""
+
+    checkpoint: str
+    topico: str
+
+
+ProductRow = tuple[str, int, "Decimal | None"]
+
+
+@dataclass(frozen=True)
+class BatchWrite:
+    """One micro-batch for the database: the driver's totals after it and the products it
+    touched (a callable: a retry reads them again)."""
+
+    batch_id: int
+    totals: Totals
+    touched_products: Callable[[], Iterable[ProductRow]]
+
+
 class TotalsStore:
-    """Writes each batch's absolute totals, fenced by batch id, retrying through outages."""
+    """Writes each batch's touched totals, fenced by batch id, retrying through outages."""
 
     def __init__(
         self,
         url: str,
+        owner: Owner | None = None,
         retry_timeout_s: float = RETRY_TIMEOUT_S,
         sleep: Callable[[float], None] = time.sleep,
     ):
         self.url = url
+        self.owner = owner
         self.retry_timeout_s = retry_timeout_s
         self.sleep = sleep
         self._conn: psycopg.Connection | None = None
 
     def open(self) -> TotalsStore:
-        """Connect and create the schema now, so that a bad URL fails before Spark starts."""
+        """Connect, create the schema and claim the database now, so that a bad URL or a
+        database another consumer writes to fails before Spark starts."""
         self._conn = connect(self.url, "vendas-consumidor")
         try:
             ensure_schema(self._conn)
+            if self.owner is not None:
+                with self._conn.transaction():
+                    _claim(self._conn, self.owner, self.url)
         except psycopg.Error as error:
             self.close()
             raise UserError(
                 f"Não foi possível criar as tabelas em {describe(self.url)}: "
                 f"{_last_server_line(str(error))}."
             ) from None
+        except UserError:
+            self.close()
+            raise
         log.info("Totais também no PostgreSQL em %s.", describe(self.url))
         return self
 
@@ -185,9 +245,13 @@ class TotalsStore:
             self._conn.close()
             self._conn = None
 
-    def write(self, totals: Totals, batch_id: int, query_id: str) -> bool:
+    def write(self, batch: BatchWrite, query_id: str) -> bool:
         """Write one batch; False when it was already written (a replay). Retries on
         connection failures until retry_timeout_s, then raises DatabaseUnavailable."""
+        return self._retrying(batch.batch_id, lambda conn: _write_batch(
+            conn, batch, query_id, self.owner, self.url))
+
+    def _retrying(self, batch_id: int, work: Callable[[psycopg.Connection], bool]) -> bool:
         deadline = time.monotonic() + self.retry_timeout_s
         attempt = 0
         while True:
@@ -200,7 +264,7 @@ class TotalsStore:
                         application_name="vendas-consumidor",
                     )
                     ensure_schema(self._conn)
-                written = _write_batch(self._conn, totals, batch_id, query_id)
+                written = work(self._conn)
                 if attempt > 1:
                     log.info(
                         "Lote %d gravado no PostgreSQL depois de %d tentativas.", batch_id, attempt
@@ -225,6 +289,39 @@ class TotalsStore:
                 self.sleep(pause)
 
 
+class DatabaseSink:
+    """The consumer's batches into a TotalsStore, fenced by the query's id and the batch id.
+
+    When the database stays down for the store's whole retry budget (or belongs to another
+    consumer), the batch fails and with it the query; `failure` keeps the one sentence to
+    report, and Spark replays the batch on the next start.
+    """
+
+    def __init__(self, store: TotalsStore, bind_timeout_s: float = 120.0):
+        self.store = store
+        self.bind_timeout_s = bind_timeout_s
+        self.query_id: str | None = None
+        self._bound = threading.Event()
+        self.failure: UserError | None = None
+
+    def bind(self, query_id: str) -> None:
+        """The query's id, known once it started: the one Spark keeps in the checkpoint, the
+        same across restarts and new with a new checkpoint (whose batch ids restart at 0)."""
+        self.query_id = query_id
+        self._bound.set()
+
+    def write(self, batch: BatchResult) -> None:
+        # The first batch may begin before start() returned the query to bind.
+        if not self._bound.wait(self.bind_timeout_s):
+            raise RuntimeError("DatabaseSink used before bind(query_id)")
+        try:
+            self.store.write(BatchWrite(batch.batch_id, batch.totals, batch.touched_products),
+                             self.query_id)
+        except (DatabaseUnavailable, UserError) as error:
+            self.failure = error
+            raise
+
+
 _CLAIM_PROGRESS = f"""
 INSERT INTO {PROGRESS_TABLE} (consulta, ultimo_lote, atualizado_em) VALUES (%s, -1, now())
 ON CONFLICT (consulta) DO NOTHING
@@ -234,14 +331,15 @@ _SET_PROGRESS = f"""
 UPDATE {PROGRESS_TABLE} SET ultimo_lote = %s, atualizado_em = now() WHERE consulta = %s
 """
 _UPSERT_SUMMARY = f"""
-INSERT INTO {SUMMARY_TABLE} (id, pedidos, valor_total, valor_nao_atribuido, produtos,
-                             mensagens_rejeitadas, atualizado_em, lote)
-VALUES (true, %s, %s, %s, %s, %s, now(), %s)
+INSERT INTO {SUMMARY_TABLE} (id, pedidos, quantidade_total, valor_total, valor_nao_atribuido,
+                             produtos, mensagens_rejeitadas, duplicadas, atualizado_em, lote)
+VALUES (true, %s, %s, %s, %s, %s, %s, %s, now(), %s)
 ON CONFLICT (id) DO UPDATE SET
-    pedidos = excluded.pedidos, valor_total = excluded.valor_total,
-    valor_nao_atribuido = excluded.valor_nao_atribuido, produtos = excluded.produtos,
-    mensagens_rejeitadas = excluded.mensagens_rejeitadas,
-    atualizado_em = excluded.atualizado_em, lote = excluded.lote
+    pedidos = excluded.pedidos, quantidade_total = excluded.quantidade_total,
+    valor_total = excluded.valor_total, valor_nao_atribuido = excluded.valor_nao_atribuido,
+    produtos = excluded.produtos, mensagens_rejeitadas = excluded.mensagens_rejeitadas,
+    duplicadas = excluded.duplicadas, atualizado_em = excluded.atualizado_em,
+    lote = excluded.lote
 """
 _BATCH_PRODUCTS = """
 CREATE TEMP TABLE IF NOT EXISTS lote_produtos
@@ -257,10 +355,6 @@ ON CONFLICT (produto) DO UPDATE SET
 WHERE (t.quantidade_total, t.valor_total)
       IS DISTINCT FROM (excluded.quantidade_total, excluded.valor_total)
 """
-_DELETE_GONE_PRODUCTS = f"""
-DELETE FROM {PRODUCTS_TABLE} t
-WHERE NOT EXISTS (SELECT 1 FROM lote_produtos b WHERE b.produto = t.produto)
-"""
 _UPSERT_REJECTION = f"""
 INSERT INTO {REJECTIONS_TABLE} AS t (motivo, quantidade, atualizado_em, lote)
 VALUES (%s, %s, now(), %s)
@@ -268,10 +362,47 @@ ON CONFLICT (motivo) DO UPDATE SET
     quantidade = excluded.quantidade, atualizado_em = excluded.atualizado_em, lote = excluded.lote
 WHERE t.quantidade IS DISTINCT FROM excluded.quantidade
 """
+_LOCK_OWNER = f"SELECT checkpoint, topico, consulta FROM {OWNER_TABLE} FOR UPDATE"
 
 
-def _write_batch(conn: psycopg.Connection, totals: Totals, batch_id: int, query_id: str) -> bool:
+def _claim(conn: psycopg.Connection, owner: Owner, url: str) -> str | None:
+    """Make `owner` the database's owner if it has none; refuse another one. Returns the
+    totals query's id on record (None before its first batch). In a transaction."""
+    conn.execute(
+        f"INSERT INTO {OWNER_TABLE} (checkpoint, topico, desde) VALUES (%s, %s, now()) "
+        "ON CONFLICT (id) DO NOTHING",
+        (owner.checkpoint, owner.topico),
+    )
+    checkpoint, topic, query_id = conn.execute(_LOCK_OWNER).fetchone()
+    if (checkpoint, topic) != (owner.checkpoint, owner.topico):
+        raise UserError(
+            f"O banco {describe(url)} já guarda os totais de outro consumidor (tópico "
+            f"{visible(topic)}, checkpoint {visible(checkpoint)}): cada consumidor precisa do seu "
+            "banco. Use outro --banco, ou apague as tabelas desse banco para recomeçar."
+        )
+    return query_id
+
+
+def _start_over_if_new(conn: psycopg.Connection, owner: Owner, url: str, query_id: str) -> None:
+    """A totals query the database has not seen on the owner's checkpoint counts from zero
+    (the checkpoint was deleted and started over): so do the tables."""
+    recorded = _claim(conn, owner, url)
+    if recorded == query_id:
+        return
+    if recorded is not None:
+        log.warning("O checkpoint %s recomeçou (nova consulta): os totais no banco também.",
+                    visible(owner.checkpoint))
+        conn.execute(f"TRUNCATE {', '.join(TOTALS_TABLES)}")
+        conn.execute(f"DELETE FROM {PROGRESS_TABLE} WHERE consulta = %s", (recorded,))
+    conn.execute(f"UPDATE {OWNER_TABLE} SET consulta = %s", (query_id,))
+
+
+def _write_batch(conn: psycopg.Connection, batch: BatchWrite, query_id: str,
+                 owner: Owner | None, url: str) -> bool:
+    totals, batch_id = batch.totals, batch.batch_id
     with conn.transaction():
+        if owner is not None:
+            _start_over_if_new(conn, owner, url, query_id)
         conn.execute(_CLAIM_PROGRESS, (query_id,))
         (last,) = conn.execute(_LOCK_PROGRESS, (query_id,)).fetchone()
         if batch_id <= last:
@@ -279,19 +410,20 @@ def _write_batch(conn: psycopg.Connection, totals: Totals, batch_id: int, query_
                 "Lote %d já estava no PostgreSQL (último gravado: %d); ignorado.", batch_id, last
             )
             return False
-        _replace_products(conn, totals.produtos, batch_id)
-        _replace_rejections(conn, totals.rejeitadas, batch_id)
-        attributed = sum(
-            (p.valor_total for p in totals.produtos if p.valor_total is not None), Decimal(0)
-        )
+        _upsert_products(conn, batch.touched_products(), batch_id)
+        with conn.cursor() as cur:
+            cur.executemany(_UPSERT_REJECTION, [
+                (db_text(reason), n, batch_id) for reason, n in totals.rejeitadas.items()])
         conn.execute(
             _UPSERT_SUMMARY,
             (
                 totals.pedidos,
-                attributed,
+                totals.quantidade_total,
+                totals.valor_total,
                 totals.valor_nao_atribuido,
-                len(totals.produtos),
+                totals.total_produtos,
                 totals.total_rejeitadas,
+                totals.duplicadas,
                 batch_id,
             ),
         )
@@ -299,10 +431,9 @@ def _write_batch(conn: psycopg.Connection, totals: Totals, batch_id: int, query_
     return True
 
 
-def _replace_products(
-    conn: psycopg.Connection, products: list[ProductTotal], batch_id: int
-) -> None:
-    """Make the table equal `products`; rows that did not change keep their batch and time."""
+def _upsert_products(conn: psycopg.Connection, products: Iterable[ProductRow],
+                     batch_id: int) -> None:
+    """Upsert the touched products; rows whose totals did not change keep their batch."""
     conn.execute(_BATCH_PRODUCTS)
     with conn.cursor().copy(
         "COPY lote_produtos (produto, quantidade_total, valor_total) FROM STDIN"
@@ -310,7 +441,6 @@ def _replace_products(
         for row in _storable(products):
             copy.write_row(row)
     conn.execute(_UPSERT_PRODUCTS, (batch_id,))
-    conn.execute(_DELETE_GONE_PRODUCTS)
 
 
 def db_text(text: str) -> str:
@@ -325,31 +455,23 @@ def db_text(text: str) -> str:
     return text
 
 
-def _storable(products: list[ProductTotal]) -> list[tuple[str, int, Decimal | None]]:
+def _storable(products: Iterable[ProductRow]) -> list[ProductRow]:
     """Rows for the table; the rare names that db_text maps together are summed, so that a
     hostile name can never fail the batch (and with it every replay of it)."""
     merged: dict[str, tuple[int, Decimal | None]] = {}
-    for p in products:
-        name = db_text(p.produto)
+    for produto, quantity, value in products:
+        name = db_text(produto)
         if name in merged:
-            quantity, value = merged[name]
+            old_quantity, old_value = merged[name]
             both = (
                 None
-                if value is None and p.valor_total is None
-                else (value or 0) + (p.valor_total or 0)
+                if old_value is None and value is None
+                else (old_value or 0) + (value or 0)
             )
-            merged[name] = (quantity + p.quantidade_total, both)
+            merged[name] = (old_quantity + quantity, both)
         else:
-            merged[name] = (p.quantidade_total, p.valor_total)
+            merged[name] = (quantity, value)
     return [(name, quantity, value) for name, (quantity, value) in merged.items()]
-
-
-def _replace_rejections(conn: psycopg.Connection, rejected: dict[str, int], batch_id: int) -> None:
-    with conn.cursor() as cur:
-        cur.executemany(
-            _UPSERT_REJECTION, [(reason, n, batch_id) for reason, n in rejected.items()]
-        )
-    conn.execute(f"DELETE FROM {REJECTIONS_TABLE} WHERE NOT (motivo = ANY(%s))", (list(rejected),))
 
 
 # --- What the dashboard reads -------------------------------------------------------------

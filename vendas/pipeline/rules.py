@@ -232,8 +232,3 @@ def reason_expr() -> str:
     """The first rule that holds, as one CASE expression (null: the message is valid)."""
     branches = "\n".join(f"WHEN {rule.condition} THEN '{rule.reason}'" for rule in RULES)
     return f"CASE {branches} END"
-
-
-def sql_texts() -> list[str]:
-    """Every SQL expression of the facts and the rules (to warm Spark's parser with)."""
-    return [*(expr for stage in FACT_STAGES for expr in stage.values()), reason_expr()]

@@ -1,19 +1,30 @@
-"""What the consumer has counted: the running totals per product, orders and rejections.
+"""The running totals as the driver knows them: bounded, whatever the history.
 
-Built from the aggregation's rows after every batch; kept as JSON beside the checkpoint so
-that a run with nothing new to read still knows the last totals.
+Spark's state store keeps every product's totals (vendas.pipeline.transforms.running_totals);
+each micro-batch emits only the keys it touched, with their totals so far. The driver
+keeps just what it shows: the top TOP_KEPT products by value and the counts. Since a
+product's quantity and value only grow, the new top is the top of the old top and the
+products the batch touched, so it never needs the products it did not keep.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 
 from pyspark.sql import Row
 
-from vendas.contract import LEDGER_PRODUCT, LEDGER_REJECTION
+from vendas.contract import LEDGER_DUPLICATE, LEDGER_PRODUCT, LEDGER_REJECTION
+
+# How many of the top products the driver keeps (and the console may show).
+TOP_KEPT = 500
+# running_totals' nivel: one key's totals, or the totals of all keys of a tipo.
+PER_KEY, PER_KIND = 0, 1
+# batch_overview's row with the number of products new in the batch
+NEW_PRODUCTS = "novos"
+ZERO = Decimal("0.00")
 
 
 @dataclass(frozen=True)
@@ -23,38 +34,87 @@ class ProductTotal:
     valor_total: Decimal | None  # None: only orders without unit prices sold it
 
 
+def rank(product: ProductTotal) -> tuple:
+    """By value, highest first; products without a known value last."""
+    return (product.valor_total is None, -(product.valor_total or 0),
+            -product.quantidade_total, product.produto)
+
+
+@dataclass(frozen=True)
+class BatchChanges:
+    """What one micro-batch changed, read from its running_totals rows (batch_overview)."""
+
+    top: list[ProductTotal] = field(default_factory=list)  # the touched products' top
+    new_products: int = 0
+    # absolute totals of every product so far: quantity, value, orders, unattributed value
+    products: tuple[int, Decimal, int, Decimal] | None = None
+    rejeitadas: dict[str, int] = field(default_factory=dict)  # the reasons touched, absolute
+    duplicadas: int | None = None  # absolute, when the batch had any
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[Row]) -> BatchChanges:
+        top, new, products, rejected, duplicates = [], 0, None, {}, None
+        for row in rows:
+            kind, level = row["tipo"], row["nivel"]
+            if kind == NEW_PRODUCTS:
+                new = int(row["quantidade_total"])
+            elif kind == LEDGER_PRODUCT and level == PER_KEY:
+                top.append(ProductTotal(row["chave"], int(row["quantidade_total"]),
+                                        row["valor_total"]))
+            elif kind == LEDGER_PRODUCT:
+                products = (int(row["quantidade_total"]), row["valor_total"] or ZERO,
+                            int(row["pedidos"]), row["valor_nao_atribuido"] or ZERO)
+            elif kind == LEDGER_REJECTION and level == PER_KEY:
+                rejected[row["chave"]] = int(row["quantidade_total"])
+            elif kind == LEDGER_DUPLICATE and level == PER_KIND:
+                duplicates = int(row["quantidade_total"])
+        return cls(sorted(top, key=rank), new, products, rejected, duplicates)
+
+
 @dataclass(frozen=True)
 class Totals:
-    """One aggregation result: products sorted by value (unknown value last)."""
+    """The totals after a batch: the top products, and counts over all of them."""
 
-    produtos: list[ProductTotal] = field(default_factory=list)
+    produtos: list[ProductTotal] = field(default_factory=list)  # top TOP_KEPT, ranked
+    total_produtos: int = 0
+    quantidade_total: int = 0
+    valor_total: Decimal = ZERO  # attributed to products (quantity x unit price)
     pedidos: int = 0
-    valor_nao_atribuido: Decimal = Decimal("0.00")
+    valor_nao_atribuido: Decimal = ZERO
     rejeitadas: dict[str, int] = field(default_factory=dict)
+    duplicadas: int = 0
 
     @property
     def total_rejeitadas(self) -> int:
         return sum(self.rejeitadas.values())
 
-    def plus(self, batch: Totals) -> Totals:
-        """These totals with one more batch's counted in. A value stays None only while no
-        order with unit prices sold the product, as SQL's SUM ignores nulls."""
-        products = {p.produto: p for p in self.produtos}
-        for new in batch.produtos:
-            old = products.get(new.produto)
-            if old is None:
-                products[new.produto] = new
-                continue
-            values = [v for v in (old.valor_total, new.valor_total) if v is not None]
-            products[new.produto] = ProductTotal(
-                new.produto, old.quantidade_total + new.quantidade_total,
-                sum(values) if values else None)
-        rejected = dict(self.rejeitadas)
-        for reason, count in batch.rejeitadas.items():
-            rejected[reason] = rejected.get(reason, 0) + count
-        return Totals(sorted_products(products.values()), self.pedidos + batch.pedidos,
-                      self.valor_nao_atribuido + batch.valor_nao_atribuido,
-                      dict(sorted(rejected.items())))
+    @property
+    def mensagens_lidas(self) -> int:
+        """Every message read so far: counted, duplicate or rejected."""
+        return self.pedidos + self.duplicadas + self.total_rejeitadas
+
+    def rest(self, shown: int) -> tuple[int, int, Decimal]:
+        """How many products are not among the first `shown`, and their quantity and value."""
+        top = self.produtos[:shown]
+        return (self.total_produtos - len(top),
+                self.quantidade_total - sum(p.quantidade_total for p in top),
+                self.valor_total - sum((p.valor_total or ZERO for p in top), ZERO))
+
+    def advance(self, batch: BatchChanges) -> Totals:
+        """These totals with one more batch's changes in."""
+        merged = {p.produto: p for p in self.produtos}
+        merged.update((p.produto, p) for p in batch.top)
+        quantity, value, orders, unattributed = batch.products or (
+            self.quantidade_total, self.valor_total, self.pedidos, self.valor_nao_atribuido)
+        return replace(
+            self,
+            produtos=sorted(merged.values(), key=rank)[:TOP_KEPT],
+            total_produtos=self.total_produtos + batch.new_products,
+            quantidade_total=quantity, valor_total=value, pedidos=orders,
+            valor_nao_atribuido=unattributed,
+            rejeitadas=dict(sorted({**self.rejeitadas, **batch.rejeitadas}.items())),
+            duplicadas=self.duplicadas if batch.duplicadas is None else batch.duplicadas,
+        )
 
     def to_json(self, batch_id: int) -> str:
         """The totals and the batch they belong to, money as exact decimal strings."""
@@ -70,27 +130,8 @@ class Totals:
                          None if p["valor_total"] is None else Decimal(p["valor_total"]))
             for p in data["produtos"]
         ]
-        totals = cls(products, data["pedidos"], Decimal(data["valor_nao_atribuido"]),
-                     data["rejeitadas"])
+        totals = cls(products, data["total_produtos"], data["quantidade_total"],
+                     Decimal(data["valor_total"]), data["pedidos"],
+                     Decimal(data["valor_nao_atribuido"]), data["rejeitadas"],
+                     data["duplicadas"])
         return totals, data["lote"]
-
-
-def totals_from_ledger(rows: Iterable[Row]) -> Totals:
-    """Build Totals from aggregate_ledger's rows."""
-    products, rejected = [], {}
-    orders, unattributed = 0, Decimal("0.00")
-    for row in rows:
-        if row["tipo"] == LEDGER_PRODUCT:
-            products.append(
-                ProductTotal(row["chave"], int(row["quantidade_total"]), row["valor_total"]))
-            orders += int(row["pedidos"])
-            unattributed += row["valor_nao_atribuido"] or 0
-        elif row["tipo"] == LEDGER_REJECTION:
-            rejected[row["chave"]] = int(row["quantidade_total"])
-    return Totals(sorted_products(products), orders, unattributed, dict(sorted(rejected.items())))
-
-
-def sorted_products(products: Iterable[ProductTotal]) -> list[ProductTotal]:
-    """By value, highest first; products without a known value last."""
-    return sorted(products, key=lambda p: (p.valor_total is None, -(p.valor_total or 0),
-                                           -p.quantidade_total, p.produto))

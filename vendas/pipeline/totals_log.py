@@ -1,26 +1,24 @@
-"""The running totals, kept in the checkpoint and fenced by batch id: exactly once.
+"""The driver's bounded totals (vendas.pipeline.totals), kept in the checkpoint and fenced
+by batch id: exactly once.
 
-Spark's checkpoint keeps the offsets and the de-duplication state; the totals are kept
-here, one file per batch id (`totais-por-lote/lote-<N>.json`), written before Spark commits that
-batch. A batch replayed after a crash finds its own file already there and changes
-nothing; a batch that had not been saved is counted. Files are created under a temporary
-name and renamed, so a crash leaves a whole file or none.
-
-Local checkpoints use the file system directly; a checkpoint on shared storage (hdfs://,
-s3a://, file://) goes through Hadoop's FileSystem API, the one Spark itself writes with.
+Spark's checkpoint keeps the offsets and the state (de-duplication, every product's
+totals); what the driver shows is kept here, one small file per batch id
+(`totais-por-lote/lote-<N>.json`), written before Spark commits that batch. A batch
+replayed after a crash finds its own file already there and changes nothing; a batch that
+had not been saved is counted. Files are created under a temporary name and renamed, so a
+crash leaves a whole file or none.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import uuid
-from pathlib import Path
 
 from pyspark.sql import SparkSession
 
 from vendas.errors import UserError
-from vendas.pipeline.totals import Totals
+from vendas.pipeline.totals import BatchChanges, Totals
+from vendas.spark.checkpoint_files import checkpoint_files
 
 log = logging.getLogger(__name__)
 
@@ -29,71 +27,13 @@ KEEP = 2  # the latest batch's file and the one before it
 _NAME = re.compile(r"^lote-(\d+)\.json$")
 
 
-class _LocalFiles:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-
-    def names(self) -> list[str]:
-        return [p.name for p in self.directory.iterdir()] if self.directory.exists() else []
-
-    def read(self, name: str) -> str:
-        return (self.directory / name).read_text(encoding="utf-8")
-
-    def create(self, name: str, text: str) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = self.directory / f".{name}.{uuid.uuid4().hex}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(self.directory / name)
-
-    def delete(self, name: str) -> None:
-        (self.directory / name).unlink(missing_ok=True)
-
-
-class _HadoopFiles:
-    """The same four operations through Hadoop's FileSystem, reached via py4j: PySpark has
-    no public Python API for files on the cluster's storage."""
-
-    def __init__(self, spark: SparkSession, directory: str) -> None:
-        jvm = spark.sparkContext._jvm
-        self._io = jvm.org.apache.commons.io.IOUtils
-        self._path = jvm.org.apache.hadoop.fs.Path
-        self.directory = self._path(directory)
-        self.fs = self.directory.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-
-    def names(self) -> list[str]:
-        if not self.fs.exists(self.directory):
-            return []
-        return [status.getPath().getName() for status in self.fs.listStatus(self.directory)]
-
-    def read(self, name: str) -> str:
-        stream = self.fs.open(self._path(self.directory, name))
-        try:
-            return self._io.toString(stream, "UTF-8")
-        finally:
-            stream.close()
-
-    def create(self, name: str, text: str) -> None:
-        tmp = self._path(self.directory, f".{name}.{uuid.uuid4().hex}.tmp")
-        stream = self.fs.create(tmp, True)
-        try:
-            stream.write(bytearray(text.encode("utf-8")))
-        finally:
-            stream.close()
-        if not self.fs.rename(tmp, self._path(self.directory, name)):
-            raise OSError(f"rename para {name} falhou")
-
-    def delete(self, name: str) -> None:
-        self.fs.delete(self._path(self.directory, name), False)
-
-
 class TotalsLog:
     """Load the running totals of the last batch; count each batch's totals once."""
 
     def __init__(self, checkpoint: str, spark: SparkSession | None = None) -> None:
         location = f"{checkpoint.rstrip('/')}/{TOTALS_DIR}"
         self.location = location
-        self.files = (_HadoopFiles(spark, location) if "://" in checkpoint and spark is not None
-                      else _LocalFiles(Path(location)))
+        self.files = checkpoint_files(location, spark)
         self.totals, self.batch_id = self._load()
 
     def _batches(self) -> list[int]:
@@ -103,10 +43,16 @@ class TotalsLog:
         batches = self._batches()
         if not batches:
             return Totals(), None
-        totals, batch_id = Totals.from_json(self.files.read(f"lote-{batches[-1]}.json"))
-        return totals, batch_id
+        try:
+            return Totals.from_json(self.files.read(f"lote-{batches[-1]}.json"))
+        except (KeyError, TypeError, ValueError):
+            raise UserError(
+                f"Os totais em {self.location} são de uma versão anterior do consumidor ou "
+                "estão corrompidos: apague o diretório do checkpoint inteiro para contar o "
+                "tópico desde o início."
+            ) from None
 
-    def add(self, batch_id: int, batch_totals: Totals) -> Totals:
+    def add(self, batch_id: int, changes: BatchChanges) -> Totals:
         """The running totals including batch `batch_id`, counted once however often the
         batch is replayed."""
         if self.batch_id is None and batch_id > 0:
@@ -124,7 +70,7 @@ class TotalsLog:
                 )
             log.info("Lote %d já contado antes de uma interrupção; nada muda.", batch_id)
             return self.totals
-        totals = self.totals.plus(batch_totals)
+        totals = self.totals.advance(changes)
         self.files.create(f"lote-{batch_id}.json", totals.to_json(batch_id))
         self.totals, self.batch_id = totals, batch_id
         for old in self._batches()[:-KEEP]:

@@ -5,10 +5,9 @@ parse_orders: Kafka records -> one row per record, either valid (motivo null) wi
 deduplicate_orders: the same id_ordem counts once within a processing-time window.
 ledger_entries / aggregate_ledger: items per product plus rejection counts, summed.
 
-Validation has two paths with one verdict: a fast path for canonical orders (in Java,
-vendas/pipeline/java_fast_path.py, or where no JDK can build it, in SQL,
-vendas/pipeline/sql_fast_path.py) and, for every record it cannot vouch for, the VARIANT
-facts and the ordered rule table (vendas/pipeline/rules.py).
+Validation has two paths with one verdict: the fast path for canonical orders (Java,
+vendas/pipeline/fast_path.py) and, for every record it cannot vouch for, the VARIANT facts
+and the ordered rule table (vendas/pipeline/rules.py).
 """
 
 from __future__ import annotations
@@ -17,8 +16,8 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from vendas import contract as c
-from vendas.contract import LEDGER_PRODUCT, LEDGER_REJECTION
-from vendas.pipeline import java_fast_path as jvm_validator
+from vendas.contract import LEDGER_DUPLICATE, LEDGER_PRODUCT, LEDGER_REJECTION
+from vendas.pipeline import fast_path
 from vendas.pipeline.rules import (
     FACT_STAGES,
     ITEM_TYPE,
@@ -26,21 +25,16 @@ from vendas.pipeline.rules import (
     REASONS,
     reason_expr,
 )
-from vendas.pipeline.rules import sql_texts as rules_sql
-from vendas.pipeline.sql_fast_path import FAST_SCHEMA, fast_item_fields, fast_stages
-from vendas.pipeline.sql_fast_path import sql_texts as fast_path_sql
+from vendas.pipeline.totals import NEW_PRODUCTS
 
 __all__ = [
-    "LEDGER_PRODUCT", "LEDGER_REJECTION", "MONEY", "REASONS",
-    "aggregate_ledger", "dead_letters", "deduplicate_orders",
-    "ledger_entries", "parse_orders", "sql_texts", "windowed_totals",
+    "LEDGER_DUPLICATE", "LEDGER_PRODUCT", "LEDGER_REJECTION", "MONEY", "REASONS",
+    "dead_letters", "deduplicate_orders", "ledger_entries", "parse_orders",
+    "running_totals", "windowed_totals",
 ]
 
 SOURCE_COLUMNS = ("key", "value", "topic", "partition", "offset", "timestamp")
-# What a dead letter carries of its source record (bytes and position).
-DEAD_LETTER_SOURCE = ("key", "value", "topic", "partition", "offset")
 TEXT = "CAST(value AS STRING)"
-PARSED = "_f"  # the fast path's typed parse of TEXT
 # The VARIANT path's id and items of an order (over the facts of vendas/pipeline/rules.py).
 SLOW_ID = "try_variant_get(_id, '$', 'string')"
 # try_cast: a rejected order's quantity or price may be out of bounds, and its line with
@@ -54,15 +48,7 @@ def _stage(frame: DataFrame, columns: dict[str, str]) -> DataFrame:
     return frame.select("*", *(F.expr(e).alias(name) for name, e in columns.items()))
 
 
-def sql_texts(jvm: bool = True) -> list[str]:
-    """The SQL expressions parse_orders will parse, for vendas.spark.session to parse ahead:
-    with the Java fast path (`jvm`), the SQL fast path's are left out (never parsed then,
-    and a quarter of the text)."""
-    fast = jvm_validator.sql_texts("value") if jvm else fast_path_sql(PARSED, TEXT)
-    return [*fast, *rules_sql(), SLOW_ID, SLOW_ITEMS]
-
-
-def parse_orders(records: DataFrame, fast: bool = True, jvm: bool = True) -> DataFrame:
+def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
     """Kafka records (key, value, topic, partition, offset, timestamp) -> validated orders.
 
     Output keeps the source columns and adds: motivo (null when valid), id_ordem,
@@ -70,13 +56,11 @@ def parse_orders(records: DataFrame, fast: bool = True, jvm: bool = True) -> Dat
     prices), valor_nao_atribuido (the order value no product could be credited with),
     data_hora (timestamp in the session time zone).
 
-    Canonical orders go through a fast path: the Java one (vendas/pipeline/java_fast_path.py) when
-    it is registered in the session, else the typed SQL one (vendas/pipeline/sql_fast_path.py); the
-    VARIANT facts and rules (vendas/pipeline/rules.py) are only computed for the records it cannot
-    vouch for. `fast=False` sends every record through the VARIANT path and `jvm=False`
-    the canonical ones through the SQL fast path (tests compare all three).
+    Canonical orders go through the fast path (vendas/pipeline/fast_path.py); the VARIANT
+    facts and rules (vendas/pipeline/rules.py) are only computed for the records it cannot
+    vouch for. `fast=False` sends every record through the VARIANT path (tests compare both).
     """
-    frame = _with_facts(records, fast, jvm)
+    frame = _with_facts(records, fast)
     valid_fast = F.col("_fast")
     return frame.select(
         *SOURCE_COLUMNS,
@@ -91,29 +75,21 @@ def parse_orders(records: DataFrame, fast: bool = True, jvm: bool = True) -> Dat
     )
 
 
-def vouched_by_fast_path(records: DataFrame, jvm: bool = True) -> DataFrame:
+def vouched_by_fast_path(records: DataFrame) -> DataFrame:
     """offset and _fast (the fast path vouched for the record): for tests and benchmarks."""
-    return _with_facts(records, True, jvm).select("offset", "_fast")
+    return _with_facts(records, True).select("offset", "_fast")
 
 
-def _with_facts(records: DataFrame, fast: bool, jvm: bool = True) -> DataFrame:
+def _with_facts(records: DataFrame, fast: bool) -> DataFrame:
     """The source columns plus the fast path's columns and the VARIANT facts."""
-    # The message as text is an expression, not a column, until the fast path is done:
-    # casting bytes to a string is free where it is used, while a column of it would be
-    # copied in full by every projection between (most of them outside generated code).
     frame = records.select(*SOURCE_COLUMNS)
-    if fast and jvm and jvm_validator.is_registered(records.sparkSession):
-        stages, item_fields = jvm_validator.fast_stages("value"), jvm_validator.fast_item_fields()
-    elif fast:
-        frame = frame.select("*", F.when(F.col("value").isNotNull(),
-                                         F.from_json(F.expr(TEXT), FAST_SCHEMA)).alias(PARSED))
-        stages, item_fields = fast_stages(PARSED, TEXT), fast_item_fields(PARSED)
     if fast:
-        for stage in stages:
+        fast_path.register(records.sparkSession)
+        for stage in fast_path.fast_stages("value"):
             frame = _stage(frame, stage)
         # named so that it needs no cast to the slow path's item type
         frame = frame.select("*", F.arrays_zip(*(
-            F.expr(e).alias(name) for name, e in item_fields.items()
+            F.expr(e).alias(name) for name, e in fast_path.fast_item_fields().items()
         )).alias("_fast_items"))
     else:
         frame = frame.select(
@@ -145,59 +121,94 @@ def deduplicate_orders(orders: DataFrame, window: str) -> DataFrame:
         F.when(~rejected, F.col(c.ID_ORDEM)),
         F.concat_ws("/", F.lit("rejeitada"), "topic", "partition", "offset"),
     )
-    source = [F.when(rejected, F.col(name)).alias(name) for name in DEAD_LETTER_SOURCE]
     return (
-        orders.select(*source, "motivo", "itens", "valor_nao_atribuido",
+        orders.select("motivo", "itens", "valor_nao_atribuido",
                       dedup_key.alias("_dedup_key"), F.current_timestamp().alias("_seen_at"))
         .withWatermark("_seen_at", window)
         .dropDuplicatesWithinWatermark(["_dedup_key"])
-        .drop("_dedup_key", "_seen_at")
+        .select("motivo", "itens", "valor_nao_atribuido", F.lit(False).alias("duplicada"))
     )
 
 
 def ledger_entries(orders: DataFrame) -> DataFrame:
-    """One row per sold item (tipo=produto) and one per rejected record (tipo=rejeicao).
+    """One row per sold item (tipo=produto), per rejected record (tipo=rejeicao, chave=the
+    reason) and per duplicate (tipo=duplicada), with the micro-batch's time (_lote_em).
 
-    The order's unattributed value and the order count ride on its first item, so that
-    summing them over products counts each order once. Built with posexplode and plain
-    columns, not a lambda per item: this runs on every item of every order. A rejected
-    record's row keeps its source record and reason, so that dead_letters reads the same
-    rows the totals count.
+    `orders` are de-duplicated orders (deduplicate_orders: a `duplicada` flag). The order's
+    unattributed value and the order count ride on its first item, so that summing them
+    over products counts each order once. Built with posexplode and plain columns, not a
+    lambda per item: this runs on every item of every order.
     """
-    valid = F.col("motivo").isNull()
+    valid = F.col("motivo").isNull() & ~F.col("duplicada")
     lines = F.when(valid, F.col("itens")).otherwise(F.array(F.lit(None).cast(ITEM_TYPE)))
-    exploded = orders.select(valid.alias("_valid"), *DEAD_LETTER_SOURCE, "motivo",
+    exploded = orders.select(valid.alias("_valid"), "motivo", "duplicada",
                              "valor_nao_atribuido", F.posexplode(lines).alias("_pos", "i"))
-    first = F.col("_valid") & (F.col("_pos") == 0)
     product = F.col("_valid")
+    first = product & (F.col("_pos") == 0)
+    kind = (F.when(product, F.lit(LEDGER_PRODUCT))
+            .when(F.col("motivo").isNotNull(), F.lit(LEDGER_REJECTION))
+            .otherwise(F.lit(LEDGER_DUPLICATE)))
     return exploded.select(
-        *DEAD_LETTER_SOURCE, "motivo",
-        F.when(product, F.lit(LEDGER_PRODUCT)).otherwise(F.lit(LEDGER_REJECTION)).alias("tipo"),
-        F.when(product, F.col("i.produto")).otherwise(F.col("motivo")).alias("chave"),
+        kind.alias("tipo"),
+        F.when(product, F.col("i.produto")).otherwise(F.coalesce("motivo", F.lit("")))
+        .alias("chave"),
         F.when(product, F.col("i.quantidade").cast("bigint")).otherwise(F.lit(1).cast("bigint"))
         .alias("quantidade"),
         F.when(product, F.col("i.valor")).alias("valor"),
-        (product & F.col("i.valor").isNotNull()).alias("tem_valor"),
         F.when(first, F.lit(1).cast("bigint")).otherwise(F.lit(0).cast("bigint")).alias("pedidos"),
         # null, not 0, off the first item: a sum skips nulls for free, not zeros
         F.when(first & (F.col("valor_nao_atribuido") != 0), F.col("valor_nao_atribuido"))
         .alias("valor_nao_atribuido"),
+        F.current_timestamp().alias("_lote_em"),
     )
 
 
-def aggregate_ledger(entries: DataFrame) -> DataFrame:
-    """Sum the ledger per (tipo, chave); money stays DECIMAL, never float."""
-    return entries.groupBy("tipo", "chave").agg(
+def running_totals(entries: DataFrame) -> DataFrame:
+    """The ledger summed per (tipo, chave) and per tipo (nivel 0 and 1), money as DECIMAL.
+
+    Meant for a streaming aggregation in update mode: Spark keeps the sums in its state
+    store and each micro-batch emits only the keys it touched, with their totals so far.
+    primeiro_lote_em and ultimo_lote_em (the first and the last micro-batch that touched a
+    key) are equal exactly when the key is new in the batch that emits it.
+    """
+    return entries.groupingSets([["tipo", "chave"], ["tipo"]], "tipo", "chave").agg(
+        F.grouping_id().cast("int").alias("nivel"),
         F.sum("quantidade").alias("quantidade_total"),
         F.sum("valor").cast(MONEY).alias("valor_total"),
         F.sum("pedidos").alias("pedidos"),
         F.coalesce(F.sum("valor_nao_atribuido"), F.lit(0)).cast(MONEY).alias("valor_nao_atribuido"),
+        F.min("_lote_em").alias("primeiro_lote_em"),
+        F.max("_lote_em").alias("ultimo_lote_em"),
+    )
+
+
+def batch_overview(changed: DataFrame, top: int) -> DataFrame:
+    """The few rows of a micro-batch of running_totals the driver needs: the `top` touched
+    products by value, every row that is not a product's (per-tipo totals, reasons,
+    duplicates), and one row (tipo='novos') counting the products new in the batch. The
+    rest of the batch (every touched product) stays on the executors."""
+    per_product = (F.col("nivel") == 0) & (F.col("tipo") == LEDGER_PRODUCT)
+    columns = ("tipo", "chave", "nivel", "quantidade_total", "valor_total", "pedidos",
+               "valor_nao_atribuido")
+    ranked = changed.where(per_product).orderBy(
+        F.col("valor_total").desc_nulls_last(), F.col("quantidade_total").desc(),
+        F.col("chave").asc()).limit(top)
+    new = changed.where(per_product & (F.col("primeiro_lote_em") == F.col("ultimo_lote_em")))
+    return (
+        ranked.select(*columns)
+        .unionByName(changed.where(~per_product).select(*columns))
+        .unionByName(new.agg(F.count(F.lit(1)).alias("quantidade_total")).select(
+            F.lit(NEW_PRODUCTS).alias("tipo"), F.lit(None).cast("string").alias("chave"),
+            F.lit(-1).alias("nivel"), "quantidade_total",
+            F.lit(None).cast(MONEY).alias("valor_total"),
+            F.lit(None).cast("bigint").alias("pedidos"),
+            F.lit(None).cast(MONEY).alias("valor_nao_atribuido")))
     )
 
 
 def dead_letters(orders: DataFrame) -> DataFrame:
-    """Rejected records (of orders or of their ledger entries) as Kafka sink rows:
-    original key and value bytes, reason headers."""
+    """The rejected records of parse_orders' output as Kafka sink rows: original key and
+    value bytes, reason headers."""
     header = lambda name, value: F.struct(
         F.lit(name).alias("key"), value.cast("string").cast("binary").alias("value")
     )

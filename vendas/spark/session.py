@@ -10,12 +10,9 @@ import logging
 import os
 import re
 import sys
-import threading
-from collections.abc import Sequence
 from pathlib import Path
 
 import pyspark
-from py4j.protocol import Py4JError
 from pyspark import SparkConf, SparkContext
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
@@ -81,41 +78,12 @@ def _submitted_conf() -> dict[str, str]:
     return dict(SparkConf().getAll())
 
 
-def _warm_sql_parser(expressions: Sequence[str]) -> threading.Thread:
-    """Parse the job's SQL expressions on a side thread while the session starts.
-
-    Spark's SQL parser (ANTLR) fills its prediction cache the first time it meets each
-    construct, so in a cold JVM the first parse of the consumer's rules takes several times
-    as long as any later one. That cache is shared by every parser in the JVM, and under
-    spark-submit the JVM is up before the session is created: parsed here, the rules cost
-    the query's start next to nothing. No public call parses without a session, so this
-    builds the session's own parser class through the gateway _submitted_conf opened.
-    """
-    def parse() -> None:
-        try:
-            parser = SparkContext._jvm.org.apache.spark.sql.execution.SparkSqlParser()
-            for expression in expressions:
-                parser.parseExpression(expression)
-        # only a head start (the query parses them anyway): never an error of its own
-        except (Py4JError, PySparkException) as error:
-            log.debug("Aquecimento do analisador SQL interrompido: %s", error)
-
-    thread = threading.Thread(target=parse, name="aquece-sql", daemon=True)
-    thread.start()
-    return thread
-
-
 def build_session(app_name: str, conf: dict[str, str] | None = None,
-                  verbose: bool = False, sql_to_warm: Sequence[str] = ()) -> SparkSession:
-    """Create (or reuse) the session; ends with a UserError sentence instead of a JVM trace.
-
-    `sql_to_warm`: SQL expressions the job will parse, parsed while the session starts
-    (under spark-submit, where the JVM is already up)."""
+                  verbose: bool = False) -> SparkSession:
+    """Create (or reuse) the session; ends with a UserError sentence instead of a JVM trace."""
     java_executable()  # no Java (or an old one): say so before Spark prints a stack trace
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     submitted = _submitted_conf()
-    if submitted and sql_to_warm:
-        _warm_sql_parser(sql_to_warm)
     master = submitted.get("spark.master", "local[*]")
     defaults = {**DEFAULTS, **(LOCAL_DEFAULTS if master.startswith("local") else {})}
     settings = {k: v for k, v in defaults.items() if k not in submitted}

@@ -1,0 +1,61 @@
+"""The fast path: a Java function (jvm/src/vendas/CanonicalOrder.java) that vouches for
+canonical orders in one strict pass over the message bytes, called from SQL.
+
+It only ever says "valid, with these items", and only for messages it can read without
+doubt; every other record goes to the VARIANT facts and the rule table (vendas/pipeline/
+rules.py), which give the verdict. The field names and the limits are passed to it from
+vendas/contract.py and vendas/pipeline/rules.py, never written in Java.
+tests/spark/test_parse_paths.py checks that both paths give the same rows on every message.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import SparkSession
+
+from vendas import contract as c
+from vendas.pipeline.rules import (
+    MAX_NAME_LENGTH,
+    MAX_ORDER_VALUE,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    date_expr,
+)
+from vendas.spark import jvm
+
+FUNCTION = "vendas_pedido_canonico"
+CLASS_NAME = f"{jvm.PACKAGE}.CanonicalOrder"
+RESULT_TYPE = ("struct<id:string,produtos:array<string>,quantidades:array<int>,"
+               "valores:array<decimal(18,2)>,data:string>")
+# Orders with more items than this go to the VARIANT path: the producer's largest order
+# (vendas.producer.generator.MAX_PRODUCTS_PER_ORDER) fits.
+MAX_FAST_ITEMS = 5
+# The Java function's second argument: the canonical field names (in the order of its field
+# numbers) and the limits.
+SETTINGS = ",".join(map(str, (
+    c.ID_ORDEM, c.CPF_CLIENTE, c.PRODUTOS_COMPRADOS, c.QUANTIDADE_POR_PRODUTO,
+    c.PRECO_UNITARIO_POR_PRODUTO, c.VALOR_TOTAL, c.DATA_HORA,
+    MAX_FAST_ITEMS, MAX_QUANTITY, MAX_NAME_LENGTH, MAX_PRICE, MAX_ORDER_VALUE)))
+
+
+def fast_stages(value: str) -> list[dict[str, str]]:
+    """SQL stages over the message bytes `value`: _fast (vouched valid), the valid order's
+    id and date (its items: fast_item_fields)."""
+    return [
+        {"_jvm": f"{FUNCTION}({value}, '{SETTINGS}')"},
+        {"_fast_date": date_expr("_jvm.data")},
+        {"_fast": "coalesce(_jvm IS NOT NULL AND _fast_date IS NOT NULL, false)",
+         "_fast_id": "_jvm.id"},
+    ]
+
+
+def fast_item_fields() -> dict[str, str]:
+    """The valid order's items, field by field, as arrays to zip into the item type."""
+    return {"produto": "_jvm.produtos", "quantidade": "_jvm.quantidades",
+            "valor": "_jvm.valores"}
+
+
+def register(spark: SparkSession) -> None:
+    """Make the Java function callable from SQL in this session."""
+    if not spark.catalog.functionExists(FUNCTION):
+        jvm.add_to_session(spark)
+        spark.udf.registerJavaFunction(FUNCTION, CLASS_NAME, RESULT_TYPE)

@@ -1,0 +1,58 @@
+"""The project's JVM classes (jvm/src/): where their jar is and how a session gets them.
+
+The jar is built once, at install time, by `make jvm` (the demo, the tests and the
+benchmarks depend on it): never at a user's run. `ADD JAR` puts it on the session's class
+path and ships it to a cluster's executors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from py4j.java_gateway import JavaClass
+from pyspark.sql import DataFrame, SparkSession
+
+from vendas.errors import UserError
+
+JAR = Path(__file__).with_name("jars") / "vendas-jvm.jar"
+PACKAGE = "vendas"
+_ADDED = "spark.vendas.jvm.jar"  # a session setting: the jar this session has added
+
+
+def require_jar() -> Path:
+    """The built jar, or a UserError saying how to build it."""
+    if not JAR.is_file():
+        raise UserError(
+            f"As classes Java do consumidor não foram compiladas ({JAR} não existe): rode "
+            "`make jvm` na pasta do projeto (precisa de um JDK 17 ou mais novo, com javac)."
+        )
+    return JAR
+
+
+def add_to_session(spark: SparkSession) -> None:
+    """Put the jar on the session's class path (and the executors'), once per session."""
+    jar = str(require_jar())
+    if spark.conf.get(_ADDED, None) != jar:
+        spark.sql(f"ADD JAR '{jar}'")
+        spark.conf.set(_ADDED, jar)
+
+
+def jvm_class(spark: SparkSession, name: str) -> JavaClass:
+    """A class of the jar, through py4j.
+
+    PySpark has no public way to call a JVM transformation that returns a Dataset (delta-spark
+    and GraphFrames reach theirs the same way). `ADD JAR` made the jar's class loader the
+    context class loader of this Python thread's JVM thread, which py4j loads classes with.
+    """
+    add_to_session(spark)
+    return getattr(spark.sparkContext._jvm, f"{PACKAGE}.{name}")
+
+
+def wrap(jdf: object, spark: SparkSession) -> DataFrame:
+    """A Dataset<Row> returned by jvm_class code, as a PySpark DataFrame (same reason)."""
+    return DataFrame(jdf, spark)
+
+
+def java_dataframe(df: DataFrame) -> object:
+    """The JVM Dataset behind `df`, to hand to jvm_class code (same reason)."""
+    return df._jdf
