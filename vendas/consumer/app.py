@@ -21,13 +21,16 @@ from pyspark.sql.streaming import StreamingQuery
 
 from vendas import contract as c
 from vendas.consumer.batch import BatchProcessor
+from vendas.consumer.progress import ProgressListener, Reporter, status_line
 from vendas.errors import UserError
 from vendas.kafka.admin import ensure_topic, wait_for_broker
 from vendas.kafka.broker_watch import BrokerWatch
 from vendas.kafka.checkpoint_offsets import (
+    batch_offset_range,
     check_offsets,
     is_data_loss,
     last_source_offsets,
+    records_between,
     topic_end_offsets,
 )
 from vendas.kafka.config import PLAINTEXT, KafkaClientConfig
@@ -163,8 +166,10 @@ def kafka_records(spark: SparkSession, options: ConsumerOptions) -> DataFrame:
 
 @dataclass
 class RunningConsumer:
+    spark: SparkSession
     queries: list[StreamingQuery]
     batches: BatchProcessor
+    progress: ProgressListener
     database: DatabaseSink | None = None
 
     def stop(self, batch_timeout_s: float = 60.0) -> None:
@@ -176,6 +181,13 @@ class RunningConsumer:
                    and time.monotonic() < deadline):
                 time.sleep(0.1)
             query.stop()
+        # Spark posts a batch's progress after the batch: let the last one be reported
+        # before Python stops listening, or the JVM finds no one to call
+        last = self.batches.last_batch
+        while (last is not None and not self.progress.reported(last)
+               and time.monotonic() < deadline):
+            time.sleep(0.1)
+        self.spark.streams.removeListener(self.progress)
 
 
 def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | None = None,
@@ -208,7 +220,11 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
     # the database first: the console never runs ahead of it
     sinks = [s for s in (database, TotalsPrinter(print_each_batch=not options.available_now,
                                                  rows=options.rows)) if s is not None]
-    batches = BatchProcessor(TotalsLog(checkpoint, spark), dead_letters, sinks)
+    records_read = None
+    if from_kafka:
+        def records_read(batch_id: int) -> int:
+            return records_between(*batch_offset_range(orders_checkpoint, batch_id, spark))
+    batches = BatchProcessor(TotalsLog(checkpoint, spark), dead_letters, sinks, records_read)
     orders_query = (
         running_totals(ledger_entries(deduplicate_orders(orders, options.dedup_window)))
         .writeStream.queryName(ORDERS_QUERY)
@@ -220,6 +236,13 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
     )
     if database is not None:
         database.bind(orders_query.id)
+    reporters: list[Reporter] = [
+        lambda figures: log.info(status_line(figures, batches.rejected_in(figures.lote)))]
+    if store is not None:
+        from vendas.outputs.postgres import HistoryRecorder
+        reporters.append(HistoryRecorder(store.url))
+    listener = ProgressListener(ORDERS_QUERY, reporters)
+    spark.streams.addListener(listener)
     queries = [orders_query]
     if options.window:
         queries.append(
@@ -233,7 +256,7 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
         )
     log.info("Consumindo %s em %s (checkpoint: %s).", options.topic, options.bootstrap_servers,
              checkpoint)
-    return RunningConsumer(queries, batches, database)
+    return RunningConsumer(spark, queries, batches, listener, database)
 
 
 def run(options: ConsumerOptions, conf: dict[str, str] | None = None,

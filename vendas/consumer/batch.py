@@ -17,8 +17,8 @@ Everything here costs what the batch touched, never what history holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from pyspark.sql import DataFrame
@@ -36,7 +36,8 @@ class BatchResult:
     """One micro-batch, as the sinks see it."""
 
     batch_id: int
-    totals: Totals  # after the batch
+    before: Totals  # the totals before the batch
+    totals: Totals  # and after it
     changed: DataFrame  # the batch's running_totals rows (persisted while the sinks run)
 
     def touched_products(self) -> Iterator[tuple[str, int, object]]:
@@ -60,29 +61,36 @@ class BatchProcessor:
     totals_log: TotalsLog
     dead_letters: DeadLetterWriter | None
     sinks: list[Sink] = field(default_factory=list)
+    # how many records batch N read (its offset range); None: count what it classified
+    records_read: Callable[[int], int] | None = None
+    # the last batches' rejections per reason, for the status line (vendas.consumer.progress)
+    _rejected: dict[int, dict[str, int]] = field(default_factory=dict)
 
     def __call__(self, changed: DataFrame, batch_id: int) -> None:
         changed.persist()
         try:
-            before = self.totals_log.totals if self.totals_log.batch_id == batch_id - 1 else None
             changes = BatchChanges.from_rows(batch_overview(changed, TOP_KEPT).collect())
-            totals = self.totals_log.add(batch_id, changes)
-            if changes.rejeitadas:
-                self._send_dead_letters(batch_id, changes, before)
-            result = BatchResult(batch_id, totals, changed)
+            if self.records_read is not None:
+                changes = replace(changes, mensagens=self.records_read(batch_id))
+            before, totals = self.totals_log.add(batch_id, changes)
+            rejected = {reason: n - before.rejeitadas.get(reason, 0)
+                        for reason, n in totals.rejeitadas.items()
+                        if n != before.rejeitadas.get(reason, 0)}
+            self._rejected = {**{b: r for b, r in self._rejected.items() if b > batch_id - 10},
+                              batch_id: rejected}
+            if rejected:
+                if self.dead_letters is None:
+                    raise RuntimeError("mensagens rejeitadas numa fonte sem tópico de rejeitadas")
+                self.dead_letters.write(batch_id, rejected)
+            result = BatchResult(batch_id, before, totals, changed)
             for sink in self.sinks:
                 sink.write(result)
         finally:
             changed.unpersist()
 
-    def _send_dead_letters(self, batch_id: int, changes: BatchChanges,
-                           before: Totals | None) -> None:
-        if self.dead_letters is None:
-            raise RuntimeError("mensagens rejeitadas sem um tópico de rejeitadas configurado")
-        counts = None if before is None else {
-            reason: n - before.rejeitadas.get(reason, 0)
-            for reason, n in changes.rejeitadas.items()}
-        self.dead_letters.write(batch_id, counts)
+    def rejected_in(self, batch_id: int) -> dict[str, int]:
+        """The rejections per reason of a recent batch."""
+        return self._rejected.get(batch_id, {})
 
     @property
     def totals(self) -> Totals:

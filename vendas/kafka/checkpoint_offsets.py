@@ -52,6 +52,14 @@ def batch_offset_range(query_checkpoint: str, batch_id: int,
     return start, end
 
 
+def records_between(start: Offsets, end: Offsets) -> int:
+    """How many offsets lie between `start` and `end`, over every partition (one record
+    each, except where a compacted or transactional topic leaves gaps); a partition absent
+    from `start` is counted from offset 0."""
+    return sum(offset - start.get(topic, {}).get(partition, 0)
+               for topic, partitions in end.items() for partition, offset in partitions.items())
+
+
 def _offsets_log_entry(text: str) -> Offsets:
     """An entry of Spark's offsets log: a version line, a metadata line, then one JSON line
     per source ({"topic": {"partition": offset}})."""

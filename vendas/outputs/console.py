@@ -93,8 +93,8 @@ def summary_line(totals: Totals) -> str:
 
 
 class TotalsPrinter:
-    """Prints the totals after each batch that changed them (with --available-now, a
-    progress line instead, and the table once at the end)."""
+    """Prints the totals after each batch that changed them (with --available-now, only
+    once at the end: vendas.consumer.app prints the final table)."""
 
     def __init__(self, print_each_batch: bool, rows: int = DEFAULT_ROWS,
                  out: Callable[[str], None] = print) -> None:
@@ -110,8 +110,6 @@ class TotalsPrinter:
         self.last = totals
         if self.print_each_batch:
             self.out(f"\nTotais por produto (lote {batch_id}):\n{format_table(totals, self.rows)}")
-        else:
-            log.info("Lote %d: %d pedidos contados até agora.", batch_id, totals.pedidos)
 
 
 class WindowPrinter:

@@ -71,9 +71,8 @@ class DeadLetterWriter:
         self.dlq_topic = dlq_topic
         self.client_options = producer_options(kafka_options)
 
-    def write(self, batch_id: int, counts: dict[str, int] | None) -> None:
-        """Write batch `batch_id`'s rejected records; `counts`: how many per reason, when
-        known (not on a replay), for the log line."""
+    def write(self, batch_id: int, counts: dict[str, int]) -> None:
+        """Write batch `batch_id`'s rejected records (`counts`: how many per reason)."""
         (
             dead_letters(parse_orders(self.read_batch(batch_id)))
             .select("key", "value", "headers")
@@ -83,10 +82,6 @@ class DeadLetterWriter:
             .option("topic", self.dlq_topic)
             .save()
         )
-        if counts:
-            reasons = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
-            log.info("Lote %d: %d mensagens rejeitadas enviadas a %s (%s).",
-                     batch_id, sum(counts.values()), self.dlq_topic, visible(reasons))
-        else:
-            log.info("Lote %d: mensagens rejeitadas enviadas de novo a %s.",
-                     batch_id, self.dlq_topic)
+        reasons = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+        log.info("Lote %d: %d mensagens rejeitadas enviadas a %s (%s).",
+                 batch_id, sum(counts.values()), self.dlq_topic, visible(reasons))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from vendas.errors import DatabaseUnavailable, UserError
 from vendas.pipeline.totals import ProductTotal, Totals
@@ -33,6 +34,7 @@ from vendas.terminal import visible
 
 if TYPE_CHECKING:
     from vendas.consumer.batch import BatchResult
+    from vendas.consumer.progress import BatchFigures
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,17 @@ REJECTIONS_TABLE = "rejeicoes_por_motivo"
 SUMMARY_TABLE = "resumo_vendas"
 PROGRESS_TABLE = "progresso_consultas"
 OWNER_TABLE = "origem_dos_totais"
-TOTALS_TABLES = (PRODUCTS_TABLE, REJECTIONS_TABLE, SUMMARY_TABLE)
+HISTORY_TABLE = "historico_lotes"
+WINDOW_PRODUCTS_TABLE = "totais_por_janela"
+WINDOWS_TABLE = "vendas_por_janela"
+# What each query of the consumer writes: started over with it (see _start_over_if_new).
+QUERY_TABLES = {
+    "consulta": (PRODUCTS_TABLE, REJECTIONS_TABLE, SUMMARY_TABLE, HISTORY_TABLE),
+    "consulta_janelas": (WINDOW_PRODUCTS_TABLE, WINDOWS_TABLE),
+}
+# How long the batch history and the windows are kept: enough for a week's charts, bounded
+# whatever the consumer's age (older rows are deleted as each batch is written).
+RETENTION = "7 days"
 
 SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {PRODUCTS_TABLE} (
@@ -67,6 +79,47 @@ CREATE TABLE IF NOT EXISTS {SUMMARY_TABLE} (
     atualizado_em        timestamptz NOT NULL,
     lote                 bigint NOT NULL
 );
+-- One row per micro-batch of the totals query: its counts, written with the totals (exactly
+-- once); Spark's figures for it (duration, rates, lag, state) once the batch has ended.
+CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
+    consulta              text NOT NULL,
+    lote                  bigint NOT NULL,
+    gravado_em            timestamptz NOT NULL,
+    mensagens             bigint NOT NULL,  -- records the batch read
+    pedidos               bigint NOT NULL,  -- counted
+    duplicadas            bigint NOT NULL,
+    rejeitadas            bigint NOT NULL,
+    rejeitadas_por_motivo jsonb NOT NULL,   -- {{"motivo": n}}, the batch's own
+    duracao_ms            bigint,
+    taxa_entrada          double precision,  -- records/s arriving (Spark's inputRowsPerSecond)
+    taxa_processamento    double precision,  -- records/s processed
+    atraso_mensagens      bigint,            -- offsets behind the latest, all partitions
+    atraso_por_particao   jsonb,             -- {{"particao": atraso}}
+    linhas_estado         bigint,
+    memoria_estado_bytes  bigint,
+    PRIMARY KEY (consulta, lote)
+);
+CREATE INDEX IF NOT EXISTS {HISTORY_TABLE}_por_data ON {HISTORY_TABLE} (gravado_em);
+-- --window: totals per event-time window (of data_hora), per product and per window
+CREATE TABLE IF NOT EXISTS {WINDOW_PRODUCTS_TABLE} (
+    inicio           timestamptz NOT NULL,
+    fim              timestamptz NOT NULL,
+    produto          text NOT NULL,
+    quantidade_total bigint NOT NULL,
+    valor_total      numeric(38, 2),
+    atualizado_em    timestamptz NOT NULL,
+    lote             bigint NOT NULL,
+    PRIMARY KEY (inicio, produto)
+);
+CREATE TABLE IF NOT EXISTS {WINDOWS_TABLE} (
+    inicio           timestamptz PRIMARY KEY,
+    fim              timestamptz NOT NULL,
+    pedidos          bigint NOT NULL,
+    quantidade_total bigint NOT NULL,
+    valor_total      numeric(38, 2) NOT NULL,
+    atualizado_em    timestamptz NOT NULL,
+    lote             bigint NOT NULL
+);
 CREATE TABLE IF NOT EXISTS {PROGRESS_TABLE} (
     consulta      text PRIMARY KEY,  -- Spark's query id: stable across restarts of a checkpoint
     ultimo_lote   bigint NOT NULL,
@@ -79,9 +132,12 @@ CREATE TABLE IF NOT EXISTS {OWNER_TABLE} (
     consulta      text,  -- the totals query's id, once it started
     desde         timestamptz NOT NULL
 );
+ALTER TABLE {OWNER_TABLE} ADD COLUMN IF NOT EXISTS consulta_janelas text;  -- --window's
 ALTER TABLE {SUMMARY_TABLE} ADD COLUMN IF NOT EXISTS duplicadas bigint NOT NULL DEFAULT 0;
 ALTER TABLE {SUMMARY_TABLE}
     ADD COLUMN IF NOT EXISTS quantidade_total bigint NOT NULL DEFAULT 0;
+ALTER TABLE {SUMMARY_TABLE}
+    ADD COLUMN IF NOT EXISTS mensagens_lidas bigint NOT NULL DEFAULT 0;
 -- the dashboard's top products and its search by name, without reading the whole table
 CREATE INDEX IF NOT EXISTS {PRODUCTS_TABLE}_por_valor ON {PRODUCTS_TABLE}
     (valor_total DESC NULLS LAST, quantidade_total DESC, produto);
@@ -199,8 +255,23 @@ class BatchWrite:
     touched (a callable: a retry reads them again)."""
 
     batch_id: int
+    before: Totals  # the totals before the batch, for its own counts
     totals: Totals
     touched_products: Callable[[], Iterable[ProductRow]]
+
+
+WindowRow = tuple[datetime, datetime, int, int, "Decimal | None"]
+WindowProductRow = tuple[datetime, datetime, str, int, "Decimal | None"]
+
+
+@dataclass(frozen=True)
+class WindowBatchWrite:
+    """One micro-batch of the windows query: the windows it touched (start, end, orders,
+    quantity, value) and their touched products (start, end, product, quantity, value)."""
+
+    batch_id: int
+    windows: Callable[[], Iterable[WindowRow]]
+    products: Callable[[], Iterable[WindowProductRow]]
 
 
 class TotalsStore:
@@ -249,6 +320,11 @@ class TotalsStore:
         """Write one batch; False when it was already written (a replay). Retries on
         connection failures until retry_timeout_s, then raises DatabaseUnavailable."""
         return self._retrying(batch.batch_id, lambda conn: _write_batch(
+            conn, batch, query_id, self.owner, self.url))
+
+    def write_windows(self, batch: WindowBatchWrite, query_id: str) -> bool:
+        """Write one batch of the windows query (--window); False when it was a replay."""
+        return self._retrying(batch.batch_id, lambda conn: _write_windows(
             conn, batch, query_id, self.owner, self.url))
 
     def _retrying(self, batch_id: int, work: Callable[[psycopg.Connection], bool]) -> bool:
@@ -311,15 +387,60 @@ class DatabaseSink:
         self._bound.set()
 
     def write(self, batch: BatchResult) -> None:
+        self._fenced(lambda query_id: self.store.write(
+            BatchWrite(batch.batch_id, batch.before, batch.totals, batch.touched_products),
+            query_id))
+
+    def _fenced(self, write: Callable[[str], bool]) -> None:
         # The first batch may begin before start() returned the query to bind.
         if not self._bound.wait(self.bind_timeout_s):
             raise RuntimeError("DatabaseSink used before bind(query_id)")
         try:
-            self.store.write(BatchWrite(batch.batch_id, batch.totals, batch.touched_products),
-                             self.query_id)
+            write(self.query_id)
         except (DatabaseUnavailable, UserError) as error:
             self.failure = error
             raise
+
+
+class HistoryRecorder:
+    """Completes each batch's history row with Spark's figures for it, once the batch has
+    ended (the row itself was written with the totals). Its own connection: Spark calls it
+    on another thread. Best effort: an update that fails is only logged, and a replayed
+    one writes the same values."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: psycopg.Connection | None = None
+
+    def __call__(self, figures: BatchFigures) -> None:
+        for attempt in (1, 2):  # once more on a fresh connection after a dropped one
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = psycopg.connect(self.url, connect_timeout=CONNECT_TIMEOUT_S,
+                                                 application_name="vendas-historico",
+                                                 autocommit=True)
+                self._conn.execute(_UPDATE_HISTORY, (
+                    figures.duracao_ms, figures.taxa_entrada, figures.taxa_processamento,
+                    figures.atraso_mensagens, Jsonb(figures.atraso_por_particao),
+                    figures.linhas_estado, figures.memoria_estado_bytes,
+                    figures.consulta, figures.lote))
+                return
+            except psycopg.OperationalError:
+                self.close()
+                if attempt == 2:
+                    raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+class WindowDatabaseSink(DatabaseSink):
+    """The windows query's batches (--window) into a TotalsStore, fenced the same way."""
+
+    def write_windows(self, batch: WindowBatchWrite) -> None:
+        self._fenced(lambda query_id: self.store.write_windows(batch, query_id))
 
 
 _CLAIM_PROGRESS = f"""
@@ -332,14 +453,28 @@ UPDATE {PROGRESS_TABLE} SET ultimo_lote = %s, atualizado_em = now() WHERE consul
 """
 _UPSERT_SUMMARY = f"""
 INSERT INTO {SUMMARY_TABLE} (id, pedidos, quantidade_total, valor_total, valor_nao_atribuido,
-                             produtos, mensagens_rejeitadas, duplicadas, atualizado_em, lote)
-VALUES (true, %s, %s, %s, %s, %s, %s, %s, now(), %s)
+                             produtos, mensagens_rejeitadas, duplicadas, mensagens_lidas,
+                             atualizado_em, lote)
+VALUES (true, %s, %s, %s, %s, %s, %s, %s, %s, now(), %s)
 ON CONFLICT (id) DO UPDATE SET
     pedidos = excluded.pedidos, quantidade_total = excluded.quantidade_total,
     valor_total = excluded.valor_total, valor_nao_atribuido = excluded.valor_nao_atribuido,
     produtos = excluded.produtos, mensagens_rejeitadas = excluded.mensagens_rejeitadas,
-    duplicadas = excluded.duplicadas, atualizado_em = excluded.atualizado_em,
-    lote = excluded.lote
+    duplicadas = excluded.duplicadas, mensagens_lidas = excluded.mensagens_lidas,
+    atualizado_em = excluded.atualizado_em, lote = excluded.lote
+"""
+_INSERT_HISTORY = f"""
+INSERT INTO {HISTORY_TABLE} (consulta, lote, gravado_em, mensagens, pedidos, duplicadas,
+                             rejeitadas, rejeitadas_por_motivo)
+VALUES (%s, %s, now(), %s, %s, %s, %s, %s)
+ON CONFLICT (consulta, lote) DO NOTHING
+"""
+_PRUNE_HISTORY = f"DELETE FROM {HISTORY_TABLE} WHERE gravado_em < now() - interval '{RETENTION}'"
+_UPDATE_HISTORY = f"""
+UPDATE {HISTORY_TABLE} SET duracao_ms = %s, taxa_entrada = %s, taxa_processamento = %s,
+    atraso_mensagens = %s, atraso_por_particao = %s, linhas_estado = %s,
+    memoria_estado_bytes = %s
+WHERE consulta = %s AND lote = %s
 """
 _BATCH_PRODUCTS = """
 CREATE TEMP TABLE IF NOT EXISTS lote_produtos
@@ -362,39 +497,68 @@ ON CONFLICT (motivo) DO UPDATE SET
     quantidade = excluded.quantidade, atualizado_em = excluded.atualizado_em, lote = excluded.lote
 WHERE t.quantidade IS DISTINCT FROM excluded.quantidade
 """
-_LOCK_OWNER = f"SELECT checkpoint, topico, consulta FROM {OWNER_TABLE} FOR UPDATE"
+_LOCK_OWNER = f"SELECT checkpoint, topico FROM {OWNER_TABLE} FOR UPDATE"
+_UPSERT_WINDOW = f"""
+INSERT INTO {WINDOWS_TABLE} (inicio, fim, pedidos, quantidade_total, valor_total, atualizado_em,
+                             lote)
+VALUES (%s, %s, %s, %s, coalesce(%s, 0), now(), %s)
+ON CONFLICT (inicio) DO UPDATE SET
+    pedidos = excluded.pedidos, quantidade_total = excluded.quantidade_total,
+    valor_total = excluded.valor_total, atualizado_em = excluded.atualizado_em,
+    lote = excluded.lote
+"""
+_BATCH_WINDOW_PRODUCTS = """
+CREATE TEMP TABLE IF NOT EXISTS lote_janelas
+    (inicio timestamptz, fim timestamptz, produto text, quantidade_total bigint,
+     valor_total numeric(38, 2), PRIMARY KEY (inicio, produto))
+    ON COMMIT DELETE ROWS
+"""
+_UPSERT_WINDOW_PRODUCTS = f"""
+INSERT INTO {WINDOW_PRODUCTS_TABLE} AS t
+    (inicio, fim, produto, quantidade_total, valor_total, atualizado_em, lote)
+SELECT inicio, fim, produto, quantidade_total, valor_total, now(), %s FROM lote_janelas
+ON CONFLICT (inicio, produto) DO UPDATE SET
+    quantidade_total = excluded.quantidade_total, valor_total = excluded.valor_total,
+    atualizado_em = excluded.atualizado_em, lote = excluded.lote
+"""
+_PRUNE_WINDOWS = [
+    f"DELETE FROM {table} WHERE inicio < now() - interval '{RETENTION}'"
+    for table in (WINDOWS_TABLE, WINDOW_PRODUCTS_TABLE)
+]
 
 
-def _claim(conn: psycopg.Connection, owner: Owner, url: str) -> str | None:
-    """Make `owner` the database's owner if it has none; refuse another one. Returns the
-    totals query's id on record (None before its first batch). In a transaction."""
+def _claim(conn: psycopg.Connection, owner: Owner, url: str) -> None:
+    """Make `owner` the database's owner if it has none; refuse another one. In a
+    transaction (the owner row stays locked until it ends)."""
     conn.execute(
         f"INSERT INTO {OWNER_TABLE} (checkpoint, topico, desde) VALUES (%s, %s, now()) "
         "ON CONFLICT (id) DO NOTHING",
         (owner.checkpoint, owner.topico),
     )
-    checkpoint, topic, query_id = conn.execute(_LOCK_OWNER).fetchone()
+    checkpoint, topic = conn.execute(_LOCK_OWNER).fetchone()
     if (checkpoint, topic) != (owner.checkpoint, owner.topico):
         raise UserError(
             f"O banco {describe(url)} já guarda os totais de outro consumidor (tópico "
             f"{visible(topic)}, checkpoint {visible(checkpoint)}): cada consumidor precisa do seu "
             "banco. Use outro --banco, ou apague as tabelas desse banco para recomeçar."
         )
-    return query_id
 
 
-def _start_over_if_new(conn: psycopg.Connection, owner: Owner, url: str, query_id: str) -> None:
-    """A totals query the database has not seen on the owner's checkpoint counts from zero
-    (the checkpoint was deleted and started over): so do the tables."""
-    recorded = _claim(conn, owner, url)
+def _start_over_if_new(conn: psycopg.Connection, owner: Owner, url: str, query_id: str,
+                       column: str) -> None:
+    """A query the database has not seen on the owner's checkpoint counts from zero (the
+    checkpoint was deleted and started over): so do its tables. `column`: the owner row's
+    column with the query's id (a key of QUERY_TABLES)."""
+    _claim(conn, owner, url)
+    (recorded,) = conn.execute(f"SELECT {column} FROM {OWNER_TABLE}").fetchone()
     if recorded == query_id:
         return
     if recorded is not None:
         log.warning("O checkpoint %s recomeçou (nova consulta): os totais no banco também.",
                     visible(owner.checkpoint))
-        conn.execute(f"TRUNCATE {', '.join(TOTALS_TABLES)}")
+        conn.execute(f"TRUNCATE {', '.join(QUERY_TABLES[column])}")
         conn.execute(f"DELETE FROM {PROGRESS_TABLE} WHERE consulta = %s", (recorded,))
-    conn.execute(f"UPDATE {OWNER_TABLE} SET consulta = %s", (query_id,))
+    conn.execute(f"UPDATE {OWNER_TABLE} SET {column} = %s", (query_id,))
 
 
 def _write_batch(conn: psycopg.Connection, batch: BatchWrite, query_id: str,
@@ -402,13 +566,8 @@ def _write_batch(conn: psycopg.Connection, batch: BatchWrite, query_id: str,
     totals, batch_id = batch.totals, batch.batch_id
     with conn.transaction():
         if owner is not None:
-            _start_over_if_new(conn, owner, url, query_id)
-        conn.execute(_CLAIM_PROGRESS, (query_id,))
-        (last,) = conn.execute(_LOCK_PROGRESS, (query_id,)).fetchone()
-        if batch_id <= last:
-            log.info(
-                "Lote %d já estava no PostgreSQL (último gravado: %d); ignorado.", batch_id, last
-            )
+            _start_over_if_new(conn, owner, url, query_id, "consulta")
+        if not _claim_batch(conn, query_id, batch_id):
             return False
         _upsert_products(conn, batch.touched_products(), batch_id)
         with conn.cursor() as cur:
@@ -424,10 +583,52 @@ def _write_batch(conn: psycopg.Connection, batch: BatchWrite, query_id: str,
                 totals.total_produtos,
                 totals.total_rejeitadas,
                 totals.duplicadas,
+                totals.mensagens_lidas,
                 batch_id,
             ),
         )
+        before = batch.before
+        rejected = {db_text(reason): n - before.rejeitadas.get(reason, 0)
+                    for reason, n in totals.rejeitadas.items()
+                    if n != before.rejeitadas.get(reason, 0)}
+        conn.execute(_INSERT_HISTORY, (
+            query_id, batch_id, totals.mensagens_lidas - before.mensagens_lidas,
+            totals.pedidos - before.pedidos, totals.duplicadas - before.duplicadas,
+            sum(rejected.values()), Jsonb(rejected)))
+        conn.execute(_PRUNE_HISTORY)
         conn.execute(_SET_PROGRESS, (batch_id, query_id))
+    return True
+
+
+def _write_windows(conn: psycopg.Connection, batch: WindowBatchWrite, query_id: str,
+                   owner: Owner | None, url: str) -> bool:
+    with conn.transaction():
+        if owner is not None:
+            _start_over_if_new(conn, owner, url, query_id, "consulta_janelas")
+        if not _claim_batch(conn, query_id, batch.batch_id):
+            return False
+        with conn.cursor() as cur:
+            cur.executemany(_UPSERT_WINDOW, [(*row, batch.batch_id) for row in batch.windows()])
+        conn.execute(_BATCH_WINDOW_PRODUCTS)
+        with conn.cursor().copy(
+            "COPY lote_janelas (inicio, fim, produto, quantidade_total, valor_total) FROM STDIN"
+        ) as copy:
+            for start, end, product, quantity, value in batch.products():
+                copy.write_row((start, end, db_text(product), quantity, value))
+        conn.execute(_UPSERT_WINDOW_PRODUCTS, (batch.batch_id,))
+        for prune in _PRUNE_WINDOWS:
+            conn.execute(prune)
+        conn.execute(_SET_PROGRESS, (batch.batch_id, query_id))
+    return True
+
+
+def _claim_batch(conn: psycopg.Connection, query_id: str, batch_id: int) -> bool:
+    """Lock the query's progress row; False when `batch_id` was already written."""
+    conn.execute(_CLAIM_PROGRESS, (query_id,))
+    (last,) = conn.execute(_LOCK_PROGRESS, (query_id,)).fetchone()
+    if batch_id <= last:
+        log.info("Lote %d já estava no PostgreSQL (último gravado: %d); ignorado.", batch_id, last)
+        return False
     return True
 
 

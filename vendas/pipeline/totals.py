@@ -50,6 +50,9 @@ class BatchChanges:
     products: tuple[int, Decimal, int, Decimal] | None = None
     rejeitadas: dict[str, int] = field(default_factory=dict)  # the reasons touched, absolute
     duplicadas: int | None = None  # absolute, when the batch had any
+    # records the batch read (its offset range); None where the source has no offsets: then
+    # every record is taken as accounted for
+    mensagens: int | None = None
 
     @classmethod
     def from_rows(cls, rows: Iterable[Row]) -> BatchChanges:
@@ -83,15 +86,22 @@ class Totals:
     valor_nao_atribuido: Decimal = ZERO
     rejeitadas: dict[str, int] = field(default_factory=dict)
     duplicadas: int = 0
+    # records read so far, from the Kafka offsets: the other side of the reconciliation
+    mensagens_lidas: int = 0
 
     @property
     def total_rejeitadas(self) -> int:
         return sum(self.rejeitadas.values())
 
     @property
-    def mensagens_lidas(self) -> int:
-        """Every message read so far: counted, duplicate or rejected."""
+    def mensagens_classificadas(self) -> int:
+        """Every message accounted for: counted, duplicate or rejected."""
         return self.pedidos + self.duplicadas + self.total_rejeitadas
+
+    @property
+    def diferenca(self) -> int:
+        """Messages read minus messages accounted for: 0 when the reconciliation balances."""
+        return self.mensagens_lidas - self.mensagens_classificadas
 
     def rest(self, shown: int) -> tuple[int, int, Decimal]:
         """How many products are not among the first `shown`, and their quantity and value."""
@@ -106,7 +116,7 @@ class Totals:
         merged.update((p.produto, p) for p in batch.top)
         quantity, value, orders, unattributed = batch.products or (
             self.quantidade_total, self.valor_total, self.pedidos, self.valor_nao_atribuido)
-        return replace(
+        after = replace(
             self,
             produtos=sorted(merged.values(), key=rank)[:TOP_KEPT],
             total_produtos=self.total_produtos + batch.new_products,
@@ -115,6 +125,9 @@ class Totals:
             rejeitadas=dict(sorted({**self.rejeitadas, **batch.rejeitadas}.items())),
             duplicadas=self.duplicadas if batch.duplicadas is None else batch.duplicadas,
         )
+        read = (after.mensagens_classificadas if batch.mensagens is None
+                else self.mensagens_lidas + batch.mensagens)
+        return replace(after, mensagens_lidas=read)
 
     def to_json(self, batch_id: int) -> str:
         """The totals and the batch they belong to, money as exact decimal strings."""
@@ -133,5 +146,5 @@ class Totals:
         totals = cls(products, data["total_produtos"], data["quantidade_total"],
                      Decimal(data["valor_total"]), data["pedidos"],
                      Decimal(data["valor_nao_atribuido"]), data["rejeitadas"],
-                     data["duplicadas"])
+                     data["duplicadas"], data["mensagens_lidas"])
         return totals, data["lote"]

@@ -52,8 +52,8 @@ class TotalsLog:
                 "tópico desde o início."
             ) from None
 
-    def add(self, batch_id: int, changes: BatchChanges) -> Totals:
-        """The running totals including batch `batch_id`, counted once however often the
+    def add(self, batch_id: int, changes: BatchChanges) -> tuple[Totals, Totals]:
+        """The totals before and after batch `batch_id`, counted once however often the
         batch is replayed."""
         if self.batch_id is None and batch_id > 0:
             raise UserError(
@@ -69,10 +69,17 @@ class TotalsLog:
                     "o diretório do checkpoint inteiro para recomeçar do início."
                 )
             log.info("Lote %d já contado antes de uma interrupção; nada muda.", batch_id)
-            return self.totals
-        totals = self.totals.advance(changes)
+            return self._saved(batch_id - 1), self.totals
+        before = self.totals
+        totals = before.advance(changes)
         self.files.create(f"lote-{batch_id}.json", totals.to_json(batch_id))
         self.totals, self.batch_id = totals, batch_id
         for old in self._batches()[:-KEEP]:
             self.files.delete(f"lote-{old}.json")
-        return totals
+        return before, totals
+
+    def _saved(self, batch_id: int) -> Totals:
+        """The totals after `batch_id` (kept: the batch before the last), or none yet."""
+        if batch_id < 0:
+            return Totals()
+        return Totals.from_json(self.files.read(f"lote-{batch_id}.json"))[0]

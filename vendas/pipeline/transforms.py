@@ -226,7 +226,8 @@ def dead_letters(orders: DataFrame) -> DataFrame:
 
 
 def windowed_totals(orders: DataFrame, window: str, watermark: str) -> DataFrame:
-    """Per event-time window (of data_hora) and product: quantity and value sold.
+    """Per event-time window (of data_hora) and product (nivel 0), and per window (nivel 1):
+    orders, quantity and value sold.
 
     Meant for update mode: the watermark bounds the state, so orders older than it are
     left out of the windows; they still count in the running totals, a separate query.
@@ -235,10 +236,14 @@ def windowed_totals(orders: DataFrame, window: str, watermark: str) -> DataFrame
         orders.where(F.col("motivo").isNull())
         .withWatermark("data_hora", watermark)
         .dropDuplicatesWithinWatermark([c.ID_ORDEM])
-        .select("data_hora", F.explode("itens").alias("i"))
+        .select("data_hora", F.posexplode("itens").alias("_pos", "i"))
+        .select(F.window("data_hora", window).alias("janela"),
+                F.col("i.produto").alias("produto"), "i.quantidade", "i.valor",
+                F.when(F.col("_pos") == 0, F.lit(1)).otherwise(F.lit(0)).alias("pedidos"))
     )
-    return items.groupBy(F.window("data_hora", window).alias("janela"),
-                         F.col("i.produto").alias("produto")).agg(
-        F.sum("i.quantidade").alias("quantidade_total"),
-        F.sum("i.valor").cast(MONEY).alias("valor_total"),
+    return items.groupingSets([["janela", "produto"], ["janela"]], "janela", "produto").agg(
+        F.grouping_id().cast("int").alias("nivel"),
+        F.sum("pedidos").alias("pedidos"),
+        F.sum("quantidade").alias("quantidade_total"),
+        F.sum("valor").cast(MONEY).alias("valor_total"),
     )
