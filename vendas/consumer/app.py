@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from vendas import contract as c
-from vendas.consumer.batch import BatchProcessor
+from vendas.consumer.batch import BatchProcessor, WindowBatchProcessor
 from vendas.consumer.progress import ProgressListener, Reporter, status_line
 from vendas.errors import UserError
 from vendas.kafka.admin import ensure_topic, wait_for_broker
@@ -170,7 +170,7 @@ class RunningConsumer:
     queries: list[StreamingQuery]
     batches: BatchProcessor
     progress: ProgressListener
-    database: DatabaseSink | None = None
+    databases: list[DatabaseSink] = field(default_factory=list)
 
     def stop(self, batch_timeout_s: float = 60.0) -> None:
         """Stop between batches when possible: interrupting a batch in the middle of its
@@ -244,19 +244,27 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
     listener = ProgressListener(ORDERS_QUERY, reporters)
     spark.streams.addListener(listener)
     queries = [orders_query]
+    window_database = None
     if options.window:
-        queries.append(
+        if store is not None:
+            from vendas.outputs.postgres import WindowDatabaseSink
+            window_database = WindowDatabaseSink(store.sibling())  # its own connection
+        windows_query = (
             windowed_totals(orders, options.window, options.watermark)
             .writeStream.queryName(WINDOWS_QUERY)
             .outputMode("update")
-            .foreachBatch(WindowPrinter(options.rows))
+            .foreachBatch(WindowBatchProcessor(WindowPrinter(options.rows), window_database))
             .option("checkpointLocation", f"{checkpoint}/{WINDOWS_QUERY}")
             .trigger(**trigger)
             .start()
         )
+        if window_database is not None:
+            window_database.bind(windows_query.id)
+        queries.append(windows_query)
     log.info("Consumindo %s em %s (checkpoint: %s).", options.topic, options.bootstrap_servers,
              checkpoint)
-    return RunningConsumer(spark, queries, batches, listener, database)
+    return RunningConsumer(spark, queries, batches, listener,
+                           [d for d in (database, window_database) if d is not None])
 
 
 def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
@@ -286,11 +294,11 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
     finally:
         watch.stop()
         running.stop()
-        if store is not None:
-            store.close()
-    database = running.database
-    if database is not None and database.failure is not None:
-        raise UserError(str(database.failure))
+        for database in running.databases:
+            database.store.close()
+    for database in running.databases:
+        if database.failure is not None:
+            raise UserError(str(database.failure))
     failures = [q.exception() for q in running.queries if q.exception() is not None]
     if failures:
         if is_data_loss(str(failures[0])):

@@ -19,16 +19,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from vendas.contract import LEDGER_PRODUCT
+from vendas.outputs.console import WindowPrinter
 from vendas.outputs.dead_letters import DeadLetterWriter
-from vendas.pipeline.totals import PER_KEY, TOP_KEPT, BatchChanges, Totals
+from vendas.pipeline.totals import PER_KEY, PER_KIND, TOP_KEPT, BatchChanges, Totals
 from vendas.pipeline.totals_log import TotalsLog
 from vendas.pipeline.transforms import batch_overview
+
+if TYPE_CHECKING:  # psycopg loads only with --banco
+    from vendas.outputs.postgres import WindowDatabaseSink
 
 
 @dataclass(frozen=True)
@@ -100,3 +104,34 @@ class BatchProcessor:
     @property
     def last_batch(self) -> int | None:
         return self.totals_log.batch_id
+
+
+@dataclass
+class WindowBatchProcessor:
+    """The foreachBatch function of the windows query (--window): the windows a batch
+    touched, to PostgreSQL (every touched row, fenced by batch id) and to the console."""
+
+    printer: WindowPrinter
+    database: WindowDatabaseSink | None = None
+
+    def __call__(self, changed: DataFrame, batch_id: int) -> None:
+        changed.persist()
+        try:
+            if self.database is not None:
+                from vendas.outputs.postgres import WindowBatchWrite
+                self.database.write_windows(WindowBatchWrite(
+                    batch_id, lambda: _window_rows(changed, PER_KIND),
+                    lambda: _window_rows(changed, PER_KEY)))
+            self.printer.write(changed, batch_id)
+        finally:
+            changed.unpersist()
+
+
+def _window_rows(changed: DataFrame, level: int) -> Iterator[tuple]:
+    """windowed_totals rows of one level: per window (start, end, orders, quantity, value),
+    or per window and product (start, end, product, quantity, value)."""
+    middle = ["pedidos"] if level == PER_KIND else ["produto"]
+    rows = changed.where(F.col("nivel") == level).select(
+        "janela.start", "janela.end", *middle, "quantidade_total", "valor_total")
+    for row in rows.toLocalIterator():
+        yield tuple(row)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import DataFrame, Row
 from pyspark.sql import functions as F
 
-from vendas.pipeline.totals import TOP_KEPT, Totals
+from vendas.pipeline.totals import PER_KEY, PER_KIND, TOP_KEPT, Totals
 from vendas.terminal import display_width, pad, visible
 
 if TYPE_CHECKING:
@@ -113,21 +113,33 @@ class TotalsPrinter:
 
 
 class WindowPrinter:
-    """Sink of the windowed totals (update mode): prints the windows a batch changed, the
-    `rows` with the highest value."""
+    """The windows a batch of the windows query touched (update mode): each window's
+    orders and value, and its `rows` products of highest value."""
 
     def __init__(self, rows: int = DEFAULT_ROWS, out: Callable[[str], None] = print) -> None:
         self.rows = rows
         self.out = out
 
-    def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        ranked = batch.orderBy(F.col("valor_total").desc_nulls_last(),
-                               F.col("quantidade_total").desc()).limit(self.rows)
-        rows = ranked.select(
-            F.col("janela.start").alias("ordem"),
-            F.date_format("janela.start", "dd/MM/yyyy HH:mm:ss").alias("inicio_janela"),
-            F.date_format("janela.end", "dd/MM/yyyy HH:mm:ss").alias("fim_janela"),
-            "produto", "quantidade_total", "valor_total",
-        ).collect()
-        if rows:
-            self.out(f"\nJanelas atualizadas (lote {batch_id}):\n{format_windows(rows)}")
+    def write(self, changed: DataFrame, batch_id: int) -> None:
+        start, end = (F.date_format(f"janela.{edge}", "dd/MM/yyyy HH:mm:ss")
+                      for edge in ("start", "end"))
+        windows = changed.where(F.col("nivel") == PER_KIND).orderBy("janela.start").select(
+            start.alias("inicio_janela"), end.alias("fim_janela"), "pedidos",
+            "quantidade_total", "valor_total").collect()
+        products = (
+            changed.where(F.col("nivel") == PER_KEY)
+            .orderBy(F.col("valor_total").desc_nulls_last(), F.col("quantidade_total").desc(),
+                     "produto")
+            .limit(self.rows)
+            .select(F.col("janela.start").alias("ordem"), start.alias("inicio_janela"),
+                    end.alias("fim_janela"), "produto", "quantidade_total", "valor_total")
+            .collect()
+        )
+        if not windows:
+            return
+        summary = "\n".join(
+            f"{w['inicio_janela']} a {w['fim_janela']}: {w['pedidos']} pedidos, "
+            f"quantidade {w['quantidade_total']}, valor {format_money(w['valor_total'])}"
+            for w in windows)
+        self.out(f"\nJanelas atualizadas (lote {batch_id}):\n{summary}\n"
+                 f"{format_windows(products)}")

@@ -316,6 +316,11 @@ class TotalsStore:
             self._conn.close()
             self._conn = None
 
+    def sibling(self) -> TotalsStore:
+        """Another store on the same database, with a connection of its own (for another
+        query's thread: a connection carries one transaction at a time)."""
+        return TotalsStore(self.url, self.owner, self.retry_timeout_s, self.sleep)
+
     def write(self, batch: BatchWrite, query_id: str) -> bool:
         """Write one batch; False when it was already written (a replay). Retries on
         connection failures until retry_timeout_s, then raises DatabaseUnavailable."""
