@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
 from vendas import contract as c
-from vendas.consumer.batch import BatchProcessor, WindowBatchProcessor
+from vendas.consumer.batch import BatchProcessor, Sink, WindowBatchProcessor
 from vendas.consumer.progress import ProgressListener, Reporter, status_line
 from vendas.errors import UserError
 from vendas.kafka.admin import ensure_topic, wait_for_broker
@@ -36,6 +36,8 @@ from vendas.kafka.checkpoint_offsets import (
 from vendas.kafka.config import PLAINTEXT, KafkaClientConfig
 from vendas.outputs.console import DEFAULT_ROWS, TotalsPrinter, WindowPrinter, format_table
 from vendas.outputs.dead_letters import DeadLetterWriter, kafka_batch_reader
+from vendas.outputs.metrics import DEFAULT_HOST as METRICS_HOST
+from vendas.outputs.metrics import Metrics
 from vendas.pipeline.totals_log import TotalsLog
 from vendas.pipeline.transforms import (
     deduplicate_orders,
@@ -74,6 +76,8 @@ class ConsumerOptions:
     window: str | None = None  # e.g. "1 minute": also totals per event-time window
     watermark: str = "10 minutes"
     rows: int = DEFAULT_ROWS  # --linhas: products in the console table
+    metrics_port: int | None = None  # --metricas-porta: Prometheus endpoint
+    metrics_host: str = METRICS_HOST
     # --banco / VENDAS_BANCO: the totals also in PostgreSQL (not in repr: it may hold a password)
     database_url: str | None = field(default=None, repr=False)
     kafka_options: dict[str, str] = field(default_factory=lambda: {
@@ -191,7 +195,7 @@ class RunningConsumer:
 
 
 def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | None = None,
-          store: TotalsStore | None = None) -> RunningConsumer:
+          store: TotalsStore | None = None, metrics: Metrics | None = None) -> RunningConsumer:
     """Start the streaming queries; the caller waits on them.
 
     `records` defaults to the Kafka topic; any stream with Kafka's columns will do (the
@@ -218,13 +222,16 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
         from vendas.outputs.postgres import DatabaseSink
         database = DatabaseSink(store)
     # the database first: the console never runs ahead of it
-    sinks = [s for s in (database, TotalsPrinter(print_each_batch=not options.available_now,
-                                                 rows=options.rows)) if s is not None]
+    sinks: list[Sink] = [s for s in (database, metrics) if s is not None]
+    sinks.append(TotalsPrinter(print_each_batch=not options.available_now, rows=options.rows))
+    totals_log = TotalsLog(checkpoint, spark)
+    if metrics is not None:
+        metrics.show_totals(totals_log.totals, totals_log.batch_id)
     records_read = None
     if from_kafka:
         def records_read(batch_id: int) -> int:
             return records_between(*batch_offset_range(orders_checkpoint, batch_id, spark))
-    batches = BatchProcessor(TotalsLog(checkpoint, spark), dead_letters, sinks, records_read)
+    batches = BatchProcessor(totals_log, dead_letters, sinks, records_read)
     orders_query = (
         running_totals(ledger_entries(deduplicate_orders(orders, options.dedup_window)))
         .writeStream.queryName(ORDERS_QUERY)
@@ -241,6 +248,8 @@ def start(spark: SparkSession, options: ConsumerOptions, records: DataFrame | No
     if store is not None:
         from vendas.outputs.postgres import HistoryRecorder
         reporters.append(HistoryRecorder(store.url))
+    if metrics is not None:
+        reporters.append(metrics)
     listener = ProgressListener(ORDERS_QUERY, reporters)
     spark.streams.addListener(listener)
     queries = [orders_query]
@@ -284,8 +293,12 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
         from vendas.outputs.postgres import Owner, TotalsStore
         store = TotalsStore(options.database_url,
                             Owner(options.checkpoint_location, options.topic)).open()
+    metrics = None
+    if options.metrics_port:
+        metrics = Metrics(options.topic)
+        serve_metrics(metrics, options.metrics_port, options.metrics_host)
     spark = build_session("vendas-ecommerce-consumidor", conf, verbose)
-    running = start(spark, options, store=store)
+    running = start(spark, options, store=store, metrics=metrics)
     watch = BrokerWatch(options.bootstrap_servers)
     watch.start()
     try:
@@ -312,6 +325,18 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
     batch = running.batches.last_batch
     header = "Totais por produto" + (f" (até o lote {batch})" if batch is not None else "")
     print(f"\n{header}:\n{format_table(totals, options.rows)}", flush=True)
+
+
+def serve_metrics(metrics: Metrics, port: int, host: str) -> None:
+    """Serve the metrics, or say in one sentence why the port cannot be used."""
+    try:
+        metrics.serve(port, host)
+    except OSError as error:
+        raise UserError(
+            f"A porta {port} das métricas em {host} não pôde ser aberta "
+            f"({error.strerror or error}): escolha outra com --metricas-porta."
+        ) from None
+    log.info("Métricas Prometheus em http://%s:%d/metrics", host, port)
 
 
 def _wait(queries: list[StreamingQuery], stop: StopSignals, all_must_finish: bool) -> None:

@@ -47,6 +47,22 @@ DEFAULTS: dict[str, str] = {
     "spark.sql.streaming.noDataMicroBatches.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.streaming.noDataProgressEventInterval": "60000",
+    # Spark's own streaming metrics (rates, latency, state per query) in the Prometheus
+    # format, served by Spark on its UI port at /metrics/prometheus
+    "spark.sql.streaming.metricsEnabled": "true",
+    "spark.metrics.namespace": "vendas",
+    "spark.metrics.conf.*.sink.prometheusServlet.class":
+        "org.apache.spark.metrics.sink.PrometheusServlet",
+    "spark.metrics.conf.*.sink.prometheusServlet.path": "/metrics/prometheus",
+}
+# On a local master nothing needs to reach the driver from another machine: its RPC and
+# block manager listen on the loopback only, and so does the UI, which binds where the
+# SPARK_LOCAL_IP variable said when the JVM was launched. A SPARK_LOCAL_IP the user set
+# wins over all of this (docs/operacao.md).
+LOOPBACK = "127.0.0.1"
+LOCAL_ONLY: dict[str, str] = {
+    "spark.driver.bindAddress": LOOPBACK,
+    "spark.driver.host": LOOPBACK,
 }
 # Sized for a laptop (few shuffle partitions on 2 cores): not applied on a cluster master,
 # where they would starve the executors.
@@ -85,7 +101,17 @@ def build_session(app_name: str, conf: dict[str, str] | None = None,
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     submitted = _submitted_conf()
     master = submitted.get("spark.master", "local[*]")
-    defaults = {**DEFAULTS, **(LOCAL_DEFAULTS if master.startswith("local") else {})}
+    local = master.startswith("local")
+    defaults = {**DEFAULTS, **(LOCAL_DEFAULTS if local else {})}
+    if local and "SPARK_LOCAL_IP" not in os.environ:
+        defaults.update(LOCAL_ONLY)
+        if submitted:  # a JVM spark-submit launched: its UI listens on every interface
+            defaults["spark.ui.killEnabled"] = "false"
+            log.warning("A interface web do Spark escuta em todas as interfaces desta máquina "
+                        "(sem os botões de cancelar): exporte SPARK_LOCAL_IP=127.0.0.1 antes "
+                        "do spark-submit para restringi-la a esta máquina.")
+        else:
+            os.environ["SPARK_LOCAL_IP"] = LOOPBACK
     settings = {k: v for k, v in defaults.items() if k not in submitted}
     if "spark.master" not in submitted:
         settings["spark.master"] = master
