@@ -88,6 +88,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--linhas", type=positive_int, default=defaults.rows, metavar="N",
                         help="produtos na tabela do console, os de maior valor; os demais "
                              f"numa linha de resumo (padrão: %(default)s, no máximo {MAX_ROWS})")
+    parser.add_argument("--metricas-porta", type=positive_int, default=None, metavar="PORTA",
+                        help="serve métricas Prometheus em http://HOST:PORTA/metrics "
+                             "(padrão: sem métricas)")
+    parser.add_argument("--metricas-host", default=defaults.metrics_host, metavar="HOST",
+                        help="endereço das métricas; 0.0.0.0 abre para a rede "
+                             "(padrão: %(default)s)")
     parser.add_argument("-v", "--verbose", action="store_true", help="mostra os logs do Spark")
     return parser.parse_args(argv)
 
@@ -116,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         kafka_options=dict(args.kafka_option),
         database_url=args.banco or os.environ.get("VENDAS_BANCO") or None,
         rows=min(args.linhas, MAX_ROWS),
+        metrics_port=args.metricas_porta,
+        metrics_host=args.metricas_host,
     )
     try:
         run(options, conf=dict(args.conf), verbose=args.verbose)
