@@ -58,6 +58,9 @@ log = logging.getLogger(__name__)
 
 ORDERS_QUERY = "pedidos"
 WINDOWS_QUERY = "janelas"
+# How long Ctrl-C waits for a running batch to end before interrupting it: the whole stop
+# must fit in 15 s whatever the size of the state.
+STOP_WAIT_S = 8.0
 
 
 @dataclass
@@ -176,9 +179,9 @@ class RunningConsumer:
     progress: ProgressListener
     databases: list[DatabaseSink] = field(default_factory=list)
 
-    def stop(self, batch_timeout_s: float = 60.0) -> None:
-        """Stop between batches when possible: interrupting a batch in the middle of its
-        Python foreachBatch call makes the JVM print errors (nothing is lost either way)."""
+    def stop(self, batch_timeout_s: float = STOP_WAIT_S) -> None:
+        """Stop between batches when one ends soon enough, else in the middle of it (the
+        checkpoint replays an unfinished batch: nothing is lost either way)."""
         deadline = time.monotonic() + batch_timeout_s
         for query in self.queries:
             while (query.isActive and query.status["isTriggerActive"]
