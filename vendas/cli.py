@@ -94,7 +94,9 @@ def positive_float(text: str) -> float:
     return value
 
 
-_DURATION = re.compile(r"^\s*\d+(\.\d+)?\s+(second|minute|hour|day|week)s?\s*$", re.IGNORECASE)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+(second|minute|hour|day|week)s?\s*$",
+                       re.IGNORECASE)
+_UNIT_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400, "week": 604800}
 
 
 def duration(text: str) -> str:
@@ -105,6 +107,14 @@ def duration(text: str) -> str:
             "\"10 minutes\" ou \"24 hours\""
         )
     return text.strip()
+
+
+def duration_ms(text: str) -> int:
+    """A duration accepted by `duration`, in milliseconds."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"duração inválida: {text!r}")
+    return round(float(match[1]) * _UNIT_SECONDS[match[2].lower()] * 1000)
 
 
 def key_value(text: str) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from vendas import contract as c
+from vendas.cli import duration_ms
 from vendas.contract import LEDGER_DUPLICATE, LEDGER_PRODUCT, LEDGER_REJECTION
 from vendas.pipeline import fast_path
 from vendas.pipeline.rules import (
@@ -26,6 +27,7 @@ from vendas.pipeline.rules import (
     reason_expr,
 )
 from vendas.pipeline.totals import NEW_PRODUCTS
+from vendas.spark import jvm
 
 __all__ = [
     "LEDGER_DUPLICATE", "LEDGER_PRODUCT", "LEDGER_REJECTION", "MONEY", "REASONS",
@@ -105,29 +107,28 @@ def _with_facts(records: DataFrame, fast: bool) -> DataFrame:
 
 
 def deduplicate_orders(orders: DataFrame, window: str) -> DataFrame:
-    """Count each id_ordem once within `window` of processing time, keeping only what the
-    totals and the dead letters need: items and value, the reason, and the source record
-    (bytes and position) only where it was rejected.
+    """Flag each order whose id_ordem was already counted within `window` of processing time
+    (column `duplicada`), keeping only what the totals need: items and value, the reason.
 
-    The watermark runs on the micro-batch's own timestamp, not on data_hora: state stays
-    bounded (ids are forgotten `window` after they were first seen) and no order is ever
-    "late", so legitimately old-dated orders are never dropped. Rejected records get a
-    key of their own (their source position), so they are counted, never merged.
-    Every row crosses a shuffle here, so it carries its key once and a valid order's
-    key and value bytes (most of its size) not at all.
+    The window runs on the micro-batch's own time, not on data_hora: state stays bounded
+    (ids are forgotten `window` after they were first seen) and no order is ever "late",
+    so legitimately old-dated orders are never dropped. The state lives in a Java
+    transformWithState (jvm/src/vendas/OrderDeduplicator.java) whose eviction reads only
+    what expires. Rejected records are keyed by their source position and never stored.
+    Every row crosses a shuffle here, so it carries its key once and no message bytes.
     """
     rejected = F.col("motivo").isNotNull()
     dedup_key = F.coalesce(
         F.when(~rejected, F.col(c.ID_ORDEM)),
         F.concat_ws("/", F.lit("rejeitada"), "topic", "partition", "offset"),
     )
-    return (
-        orders.select("motivo", "itens", "valor_nao_atribuido",
-                      dedup_key.alias("_dedup_key"), F.current_timestamp().alias("_seen_at"))
-        .withWatermark("_seen_at", window)
-        .dropDuplicatesWithinWatermark(["_dedup_key"])
-        .select("motivo", "itens", "valor_nao_atribuido", F.lit(False).alias("duplicada"))
-    )
+    keyed = orders.select("motivo", "itens", "valor_nao_atribuido",
+                          dedup_key.alias("_dedup_key"), rejected.alias("_sem_estado"))
+    spark = orders.sparkSession
+    deduplicator = jvm.jvm_class(spark, "OrderDeduplicator")
+    flagged = jvm.wrap(deduplicator.deduplicate(
+        jvm.java_dataframe(keyed), "_dedup_key", "_sem_estado", duration_ms(window)), spark)
+    return flagged.select("motivo", "itens", "valor_nao_atribuido", "duplicada")
 
 
 def ledger_entries(orders: DataFrame) -> DataFrame:
