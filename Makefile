@@ -107,7 +107,7 @@ demo: kafka-up $(JAR)
 
 # ruff first: a lint finding fails the run before the slow tests start. The tiers run fastest
 # first (tests/unit, tests/spark, tests/integration, tests/e2e).
-test: venv
+test: venv $(JAR)
 	$(PY) -m ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 

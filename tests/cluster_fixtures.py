@@ -1,4 +1,4 @@
-"""Fixtures of the secured, multi-broker and Spark-cluster tests (issue 12): each starts
+"""Fixtures of the secured, multi-broker and Spark-cluster tests: each starts
 real processes of its own on free ports in a temp dir, and stops them afterwards."""
 
 from __future__ import annotations
@@ -83,8 +83,3 @@ def spark_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalSpa
         yield cluster
     finally:
         cluster.down()
-
-
-def secret_free(text: str, secrets: list[str]) -> bool:
-    return not any(secret and secret in text for secret in secrets)
-

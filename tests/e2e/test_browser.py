@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from localdev.processes import free_port
-from tests.conftest import REPO_ROOT
-from tests.painel_data import seed, seeded_totals
-from tests.waiting import wait_until
+from tests.support import REPO_ROOT
+from tests.support.painel_data import seed, seeded_totals
+from tests.support.waiting import wait_until
 from vendas.formatting import fmt_brl
 from vendas.pipeline.totals import ProductTotal, Totals
 

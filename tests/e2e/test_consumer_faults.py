@@ -1,91 +1,35 @@
-"""Nothing lost, nothing counted twice: bad input, replays, kill -9 and a broker outage."""
+"""Nothing lost, nothing counted twice: kill -9 of the consumer mid-run (totals on the console
+and in PostgreSQL), and a broker outage."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import time
-from collections import Counter
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from tests.corpus import MALFORMED, SEED_A, SEED_B, expected_totals, variant
-from tests.kafka_io import (
+from tests.support.corpus import expected_totals, valid_messages
+from tests.support.database import (
+    expected_from_topic,
+    has_tables,
+    progress,
+    summary,
+    table_totals,
+)
+from tests.support.kafka_io import (
     cli_env,
     consumer_command,
     parse_table,
     produce,
     read_topic,
     run_consumer,
-    send_all,
+    run_producer,
 )
-from tests.kafka_records import as_bytes
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 from vendas.consumer.app import ORDERS_QUERY
-
-pytestmark = pytest.mark.integration
-
-
-def valid_messages(records) -> list[dict]:
-    """Decoded messages the consumer must count (the test's own independent reading)."""
-    malformed_values = {as_bytes(m) for _, m, _ in MALFORMED}
-    return [json.loads(r.value, parse_float=Decimal) for r in records
-            if r.value is not None and r.value not in malformed_values]
-
-
-def test_malformed_originals_and_replays_all_accounted_for(kafka_bootstrap, new_topic, tmp_path):
-    topic = new_topic("vendas")
-    produce(kafka_bootstrap, topic, 2000, seed=11)
-    produced = read_topic(kafka_bootstrap, topic)
-    replays = [(r.key, r.value) for r in produced[:50]]  # a producer retry / a replay
-    seeds = [variant(SEED_A, id_ordem=f"a-{i}", valor_total=100 + i) for i in range(5)] + [
-        variant(SEED_B, id_ordem=f"b-{i}") for i in range(5)]
-    malformed = [(f"ruim-{kind}".encode(), as_bytes(message)) for kind, message, _ in MALFORMED]
-    malformed.append((b"tombstone", None))
-    assert len({v for _, v in malformed}) == len(malformed)  # each source record is recognisable
-    send_all(kafka_bootstrap, topic, [
-        *replays,
-        *((m["id_ordem"].encode(), as_bytes(m)) for m in seeds),
-        (b"a-0", as_bytes(seeds[0])),  # seed A replayed too
-        *malformed,
-    ])
-
-    consumed = run_consumer(kafka_bootstrap, topic, tmp_path / "ckpt")
-    assert consumed.returncode == 0, consumed.stderr[-3000:]
-
-    records = read_topic(kafka_bootstrap, topic)
-    messages = valid_messages(records)
-    distinct_ids = {m["id_ordem"] for m in messages}
-    assert len(distinct_ids) == 2000 + 10
-    table = {name: (q, v) for name, q, v in parse_table(consumed.stdout)}
-    assert table == expected_totals(messages)
-    unattributed = sum(100 + i for i in range(5)) + 5 * SEED_B["valor_total"]
-    assert f"pedidos contados: {len(distinct_ids)};" in consumed.stdout
-    assert f"não atribuído a produtos: {unattributed:.2f}" in consumed.stdout
-    reasons = Counter(reason for _, _, reason in MALFORMED) + Counter({"mensagem_vazia": 1})
-    expected_summary = ", ".join(f"{k}: {v}" for k, v in sorted(reasons.items()))
-    assert f"mensagens rejeitadas: {len(malformed)} ({expected_summary})" in consumed.stdout
-
-    # Each malformed record is in the dead-letter topic exactly once, bytes untouched.
-    sources = {(r.partition, r.offset): r for r in records
-               if r.key and r.key.startswith((b"ruim-", b"tombstone"))}
-    letters = read_topic(kafka_bootstrap, f"{topic}-dlq")
-    by_source = Counter()
-    for letter in letters:
-        headers = {k: v.decode() for k, v in letter.headers}
-        assert headers["topico"] == topic
-        source = sources[(int(headers["particao"]), int(headers["offset"]))]
-        by_source[(source.partition, source.offset)] += 1
-        assert (letter.key, letter.value) == (source.key, source.value)
-        kind = source.key.decode().removeprefix("ruim-")
-        expected_reason = {k: r for k, _, r in MALFORMED}.get(kind, "mensagem_vazia")
-        assert headers["motivo"] == expected_reason, kind
-    assert set(by_source) == set(sources)
-    assert set(by_source.values()) == {1}
 
 
 def _commits(checkpoint: Path) -> list[int]:
@@ -156,3 +100,52 @@ def test_broker_outage_consumer_waits_then_continues(own_kafka, tmp_path):
     finally:
         if process is not None and process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.mark.slow
+def test_kill_9_mid_run_then_restart_leaves_the_table_exact(
+    kafka_bootstrap, new_topic, database_url, tmp_path, monkeypatch
+):
+    topic = new_topic("vendas-banco")
+    produced = run_producer(
+        kafka_bootstrap, topic, "--count", "20000", "--rate", "0", "--seed", "51"
+    )
+    assert produced.returncode == 0, produced.stderr[-2000:]
+    expected = expected_from_topic(kafka_bootstrap, topic)
+    monkeypatch.setenv("VENDAS_BANCO", database_url)
+    checkpoint = tmp_path / "ckpt"
+
+    def last_batch() -> int:
+        return max(progress(database_url).values(), default=-1) if has_tables(database_url) else -1
+
+    # 1,000 offsets per batch: about 20 batches, so the kill lands mid-run.
+    process = subprocess.Popen(
+        consumer_command(
+            kafka_bootstrap,
+            topic,
+            checkpoint,
+            "--trigger",
+            "0",
+            "--max-offsets-per-trigger",
+            "1000",
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=cli_env(),
+        start_new_session=True,
+    )
+    try:
+        wait_until(lambda: last_batch() >= 3, 240, "three batches in the database")
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)  # driver and JVM, no clean-up
+        process.wait(30)
+    killed_at = last_batch()
+    assert killed_at < 19, "the consumer finished before the kill: not a mid-run crash"
+    assert summary(database_url)[0] < 20000
+
+    restarted = run_consumer(kafka_bootstrap, topic, checkpoint)
+    assert restarted.returncode == 0, restarted.stderr[-3000:]
+    assert table_totals(database_url) == expected
+    assert summary(database_url) == (20000, 0)
+    assert last_batch() > killed_at
+

@@ -15,19 +15,19 @@ from kafka import KafkaAdminClient
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.errors import KafkaError
 
-from tests.corpus import expected_totals
-from tests.kafka_io import (
-    REPO_ROOT,
+from tests.support import REPO_ROOT
+from tests.support.corpus import expected_totals
+from tests.support.kafka_io import (
     cli_env,
     consumer_command,
     message_count,
     parse_table,
     read_topic,
 )
-from tests.waiting import wait_until
+from tests.support.waiting import wait_until
 from vendas.formatting import fmt_int
 
-pytestmark = [pytest.mark.integration, pytest.mark.cluster]
+pytestmark = pytest.mark.cluster
 
 ORDERS = 50_000
 RATE = 1000  # about 50 s of sending: both kills land while the producer runs

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.corpus import expected_totals
-from tests.kafka_io import REPO_ROOT, cli_env, parse_table, produce, read_topic
-from tests.waiting import wait_until
+from tests.support import REPO_ROOT
+from tests.support.corpus import expected_totals
+from tests.support.kafka_io import cli_env, parse_table, produce, read_topic
+from tests.support.waiting import wait_until
 from vendas.consumer.app import ORDERS_QUERY
 from vendas.spark.session import KAFKA_CONNECTOR
 
-pytestmark = [pytest.mark.integration, pytest.mark.cluster]
+pytestmark = pytest.mark.cluster
 
 ORDERS = 10_000
 PER_BATCH = 2_000  # five batches: the kill lands mid-run

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.kafka_io import REPO_ROOT, cli_env
-
-pytestmark = pytest.mark.integration
+from tests.support import REPO_ROOT
+from tests.support.kafka_io import cli_env
 
 
 def run_bench(module: str, bootstrap: str, *args: str,

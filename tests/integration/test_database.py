@@ -1,16 +1,13 @@
 """The PostgreSQL sink: absolute totals fenced by batch id, outages, user errors, and the
-consumer against a real Kafka and a real PostgreSQL (kill -9 included)."""
+consumer against a real Kafka and a real PostgreSQL. Its kill -9 and the demo with a
+database: tests/e2e/."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import re
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -20,17 +17,12 @@ import pytest
 
 from localdev.postgres import LocalPostgres
 from localdev.processes import free_port
-from tests.conftest import REPO_ROOT
-from tests.corpus import expected_totals
-from tests.kafka_io import (
-    cli_env,
-    consumer_command,
+from tests.support.database import expected_from_topic, progress, summary, table, table_totals
+from tests.support.kafka_io import (
     parse_table,
-    read_topic,
     run_consumer,
     run_producer,
 )
-from tests.waiting import wait_until
 from vendas.consumer.app import ORDERS_QUERY
 from vendas.errors import UserError
 from vendas.outputs.postgres import (
@@ -60,19 +52,6 @@ def totals(
         Decimal(unattributed),
         rejected or {},
     )
-
-
-def table(url: str) -> dict[str, tuple[int, Decimal | None, int]]:
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            f"SELECT produto, quantidade_total, valor_total, lote FROM {PRODUCTS_TABLE}"
-        )
-        return {name: (q, v, lote) for name, q, v, lote in rows}
-
-
-def progress(url: str) -> dict[str, int]:
-    with psycopg.connect(url) as conn:
-        return dict(conn.execute("SELECT consulta, ultimo_lote FROM progresso_consultas"))
 
 
 def test_batches_are_written_as_absolute_totals_to_the_cent(database_url):
@@ -187,10 +166,6 @@ def test_user_errors_are_one_sentence_without_the_password(database_url, postgre
         assert expected in message
         assert secret not in message
         assert message.count(".") >= 1 and "\n" not in message
-    assert (
-        mask_url(f"postgresql://vendas:{secret}@db.exemplo.com:5432/vendas?sslmode=require")
-        == "postgresql://vendas:***@db.exemplo.com:5432/vendas?sslmode=require"
-    )
     assert secret not in mask_url(database_url) and secret not in describe(database_url)
 
 
@@ -236,15 +211,6 @@ def test_database_down_mid_run_retries_then_catches_up_or_gives_up(caplog):
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def test_the_consumer_loads_psycopg_only_with_a_database():
-    """Its libraries cost every start about half a second; without --banco they are not needed."""
-    probe = ("import sys, consumidor_vendas, vendas.consumer.app; "
-             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg'))")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=60, check=True)
-    assert done.stdout.strip() == "[]", done.stdout
-
-
 def test_local_postgres_is_idempotent_password_only_and_loopback(postgres_server):
     if postgres_server is None:
         pytest.skip("VENDAS_BANCO_TESTE dado: o servidor local não é usado")
@@ -280,22 +246,6 @@ def test_local_postgres_is_idempotent_password_only_and_loopback(postgres_server
 # --- The consumer with --banco, against a real Kafka and a real PostgreSQL -----------------
 
 
-def expected_from_topic(bootstrap: str, topic: str) -> dict[str, tuple[int, Decimal | None]]:
-    """The test's own reading of the topic: every message decoded with exact decimals."""
-    messages = [json.loads(r.value, parse_float=Decimal) for r in read_topic(bootstrap, topic)]
-    return expected_totals(messages)
-
-
-def table_totals(url: str) -> dict[str, tuple[int, Decimal | None]]:
-    return {name: (q, v) for name, (q, v, _) in table(url).items()}
-
-
-def summary(url: str) -> tuple[int, int]:
-    with psycopg.connect(url) as conn:
-        return conn.execute("SELECT pedidos, mensagens_rejeitadas FROM resumo_vendas").fetchone()
-
-
-@pytest.mark.integration
 def test_consumer_table_equals_the_topic_to_the_cent(
     kafka_bootstrap, new_topic, database_url, tmp_path, monkeypatch
 ):
@@ -332,61 +282,6 @@ def test_consumer_table_equals_the_topic_to_the_cent(
     assert progress(database_url) == {next(iter(progress(database_url))): last}
 
 
-@pytest.mark.integration
-@pytest.mark.slow
-def test_kill_9_mid_run_then_restart_leaves_the_table_exact(
-    kafka_bootstrap, new_topic, database_url, tmp_path, monkeypatch
-):
-    topic = new_topic("vendas-banco")
-    produced = run_producer(
-        kafka_bootstrap, topic, "--count", "20000", "--rate", "0", "--seed", "51"
-    )
-    assert produced.returncode == 0, produced.stderr[-2000:]
-    expected = expected_from_topic(kafka_bootstrap, topic)
-    monkeypatch.setenv("VENDAS_BANCO", database_url)
-    checkpoint = tmp_path / "ckpt"
-
-    def last_batch() -> int:
-        return max(progress(database_url).values(), default=-1) if _has_tables(database_url) else -1
-
-    # 1,000 offsets per batch: about 20 batches, so the kill lands mid-run.
-    process = subprocess.Popen(
-        consumer_command(
-            kafka_bootstrap,
-            topic,
-            checkpoint,
-            "--trigger",
-            "0",
-            "--max-offsets-per-trigger",
-            "1000",
-        ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=cli_env(),
-        start_new_session=True,
-    )
-    try:
-        wait_until(lambda: last_batch() >= 3, 240, "three batches in the database")
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)  # driver and JVM, no clean-up
-        process.wait(30)
-    killed_at = last_batch()
-    assert killed_at < 19, "the consumer finished before the kill: not a mid-run crash"
-    assert summary(database_url)[0] < 20000
-
-    restarted = run_consumer(kafka_bootstrap, topic, checkpoint)
-    assert restarted.returncode == 0, restarted.stderr[-3000:]
-    assert table_totals(database_url) == expected
-    assert summary(database_url) == (20000, 0)
-    assert last_batch() > killed_at
-
-
-def _has_tables(url: str) -> bool:
-    with psycopg.connect(url) as conn:
-        return conn.execute("SELECT to_regclass('progresso_consultas') IS NOT NULL").fetchone()[0]
-
-
-@pytest.mark.integration
 def test_consumer_database_errors_are_one_sentence_and_exit_2(
     kafka_bootstrap, new_topic, database_url, tmp_path, monkeypatch
 ):
@@ -411,71 +306,3 @@ def test_consumer_database_errors_are_one_sentence_and_exit_2(
         assert secret not in result.stdout + result.stderr
 
 
-@pytest.mark.integration
-@pytest.mark.slow
-def test_demo_with_database_and_dashboard_drains_then_stops(
-    kafka_bootstrap, new_topic, database_url, tmp_path
-):
-    """make demo's orchestrator with a database: Ctrl-C leaves the table equal to the topic."""
-    topic = new_topic("demo-banco")
-    port = free_port()
-    env = dict(cli_env(), PYTHONPATH=str(REPO_ROOT), VENDAS_BANCO=database_url)
-    log_path = tmp_path / "demo.log"
-    with open(log_path, "w") as log_file:
-        demo = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "localdev.demo",
-                "-b",
-                kafka_bootstrap,
-                "--topic",
-                topic,
-                "--rate",
-                "300",
-                "--trigger",
-                "1",
-                "--painel-porta",
-                str(port),
-            ],
-            cwd=tmp_path,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
-
-    def output() -> str:
-        return log_path.read_text(errors="replace")
-
-    try:
-        wait_until(lambda: f"Painel ao vivo: http://127.0.0.1:{port}" in output(), 60, "the URL")
-        wait_until(
-            lambda: _has_tables(database_url) and (summary(database_url) or (0,))[0] > 0,
-            240,
-            "a first batch in the database",
-        )
-        wait_until(lambda: _answers(port), 60, "the dashboard")
-        demo.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
-        assert demo.wait(120) == 0, output()[-3000:]
-    finally:
-        if demo.poll() is None:
-            os.killpg(demo.pid, signal.SIGKILL)
-    found = re.search(r"Resumo: ([\d.]+) enviados", output())
-    assert found, output()[-3000:]
-    sent = int(found[1].replace(".", ""))
-    assert table_totals(database_url) == expected_from_topic(kafka_bootstrap, topic)
-    assert summary(database_url) == (sent, 0)  # the last batch counted every order sent
-    assert f"pedidos contados: {sent};" in output().split("Totais por produto (até o lote")[-1]
-    assert not _answers(port)  # the dashboard stopped with the demo
-    assert "Traceback" not in output()
-    password = psycopg.conninfo.conninfo_to_dict(database_url).get("password")
-    assert not password or password not in output()
-
-
-def _answers(port: int) -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0

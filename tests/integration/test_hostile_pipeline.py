@@ -8,15 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-import pytest
-
-from tests.corpus import SEED_A, SEED_B, SEED_B_PRICED, expected_totals, variant
-from tests.hostile_corpus import HOSTILE, decode
-from tests.kafka_io import parse_table, produce, read_topic, run_consumer, send_all
-from tests.kafka_records import as_bytes
+from tests.support.corpus import SEED_A, SEED_B, SEED_B_PRICED, expected_totals, variant
+from tests.support.hostile_corpus import HOSTILE, decode
+from tests.support.kafka_io import parse_table, produce, read_topic, run_consumer, send_all
+from tests.support.kafka_records import as_bytes
 from vendas.terminal import visible
-
-pytestmark = pytest.mark.integration
 
 RAW_CONTROL = ("\x1b", "\x00", "\r", "\u202e", "\x07", "\x08")
 

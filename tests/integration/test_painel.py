@@ -1,22 +1,19 @@
-"""The dashboard through Streamlit's own AppTest, on a seeded database."""
+"""The dashboard through Streamlit's own AppTest, on a seeded database (or none)."""
 
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 
 import psycopg
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from localdev.processes import free_port
-from tests.conftest import REPO_ROOT
-from tests.painel_data import seed, seeded_totals
-from vendas.dashboard.app import _escape_markdown, age, chart_rows
+from tests.support import REPO_ROOT
+from tests.support.painel_data import seed, seeded_totals
+from vendas.dashboard.app import _escape_markdown
 from vendas.formatting import fmt_brl, fmt_int
 from vendas.outputs.postgres import read_snapshot
-from vendas.pipeline.totals import ProductTotal, Totals
 
 SCRIPT = str(REPO_ROOT / "painel_vendas.py")
 
@@ -100,26 +97,3 @@ def test_database_down_is_a_sentence_on_the_page(monkeypatch):
     assert len(app.error) == 1
     assert "Não foi possível conectar ao PostgreSQL em vendas@127.0.0.1" in app.error[0].value
     assert "segredo" not in app.error[0].value
-
-
-def test_hostile_names_are_escaped_markdown_and_charts_take_data_only():
-    name = "**negrito** [link](http://exemplo) $x$ <b>oi</b>\x1b[2J"
-    escaped = _escape_markdown(name)
-    assert "\x1b" not in escaped and "\\x1b" in escaped
-    assert escaped.startswith(r"\*\*negrito\*\* \[link\]\(http\:\/\/exemplo\) \$x\$ \<b\>oi\<\/b\>")
-    totals = Totals([ProductTotal(name, 3, Decimal("9.99")), ProductTotal("Cabo", 1, None)])
-    from vendas.outputs.postgres import Snapshot
-
-    snapshot = Snapshot(totals.produtos, lote=0)
-    assert chart_rows(snapshot, 10, by_value=True) == [
-        {
-            "produto": name,
-            "valor": 9.99,
-            "rotulo_valor": "R$ 9,99",
-            "quantidade": 3,
-            "rotulo_quantidade": "3",
-        }
-    ]
-    now = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
-    assert age(now - timedelta(seconds=4), now) == "há 4 s"
-    assert age(now - timedelta(minutes=3, seconds=5), now) == "há 3 min"

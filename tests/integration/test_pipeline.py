@@ -7,11 +7,9 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-
-from tests.corpus import WINDOWED, WINDOWED_TOTALS, expected_totals
-from tests.kafka_io import (
-    REPO_ROOT,
+from tests.support import REPO_ROOT
+from tests.support.corpus import WINDOWED, WINDOWED_TOTALS, expected_totals
+from tests.support.kafka_io import (
     cli_env,
     parse_table,
     produce,
@@ -19,10 +17,8 @@ from tests.kafka_io import (
     run_consumer,
     send_all,
 )
-from tests.kafka_records import as_bytes
+from tests.support.kafka_records import as_bytes
 from vendas.spark.session import KAFKA_CONNECTOR
-
-pytestmark = pytest.mark.integration
 
 
 def decoded(records) -> list[dict]:

@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.corpus import (
+from tests.support.corpus import (
     CANONICAL,
     MALFORMED,
     SEED_A,
@@ -26,8 +26,8 @@ from tests.corpus import (
     VALID_ODDITIES,
     WINDOWED,
 )
-from tests.hostile_corpus import HOSTILE
-from tests.kafka_records import as_bytes, kafka_frame
+from tests.support.hostile_corpus import HOSTILE
+from tests.support.kafka_records import as_bytes, kafka_frame
 from vendas.pipeline import java_fast_path as jvm_validator
 from vendas.pipeline.rules import MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY
 from vendas.pipeline.sql_fast_path import MAX_FAST_ITEMS

@@ -1,15 +1,19 @@
 """Messages the consumer must handle: valid ones in all three shapes, and malformed ones.
 
-Each malformed kind names the reason code the consumer must give it. The unit tests run
-them through the transforms; the integration test sends them through a real Kafka.
+Each malformed kind names the reason code the consumer must give it. The Spark tests run
+them through the transforms; the integration tests send them through a real Kafka.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
+
+from tests.support.kafka_records import as_bytes
 
 CANONICAL: dict[str, Any] = {
     "id_ordem": "3f2b8c9e-1d4a-4e6b-9a7c-5b2d1e0f9a8b",
@@ -210,3 +214,11 @@ def items_of(message: dict[str, Any]) -> list[tuple[str, int, Decimal | None]]:
         (name, message["quantidade_por_produto"][name], None if prices is None else prices[name])
         for name in products
     ]
+
+
+def valid_messages(records: Iterable[Any]) -> list[dict[str, Any]]:
+    """The decoded Kafka records the consumer must count: all but tombstones and MALFORMED
+    (the test's own independent reading, exact decimals)."""
+    malformed_values = {as_bytes(m) for _, m, _ in MALFORMED}
+    return [json.loads(r.value, parse_float=Decimal) for r in records
+            if r.value is not None and r.value not in malformed_values]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tests.corpus import CANONICAL, SEED_A, SEED_B_PRICED, variant
+from tests.support.corpus import CANONICAL, SEED_A, SEED_B_PRICED, variant
 from vendas.pipeline.rules import MAX_NAME_LENGTH, MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY
 
 

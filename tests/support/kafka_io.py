@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -14,9 +15,8 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.consumer.fetcher import ConsumerRecord
 
-from tests.waiting import wait_until
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from tests.support import REPO_ROOT
+from tests.support.waiting import wait_until
 
 
 def send_all(bootstrap: str, topic: str,
@@ -79,6 +79,15 @@ def cli_env() -> dict[str, str]:
     return env
 
 
+def run_cli(script: str, *args: str, env: dict | None = None,
+            timeout_s: float = 120) -> tuple[subprocess.CompletedProcess, float]:
+    """Run one of the repository's scripts; (its result, how many seconds it took)."""
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, str(REPO_ROOT / script), *args], capture_output=True,
+                            text=True, timeout=timeout_s, env=env or cli_env(), check=False)
+    return result, time.monotonic() - started
+
+
 def run_producer(bootstrap: str, topic: str, *args: str,
                  timeout_s: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -96,6 +105,16 @@ def produce(bootstrap: str, topic: str, count: int, seed: int | None = None,
                           *args)
     assert result.returncode == 0, result.stderr
     return result
+
+
+PRODUCER_SUMMARY = re.compile(r"Resumo: ([\d.]+) enviados, ([\d.]+) confirmados, ([\d.]+) falhas")
+
+
+def producer_summary(output: str) -> tuple[int, int, int]:
+    """(sent, acknowledged, failed): the producer CLI's closing line."""
+    match = PRODUCER_SUMMARY.search(output)
+    assert match, output
+    return tuple(int(n.replace(".", "")) for n in match.groups())
 
 
 def consumer_command(bootstrap: str, topic: str, checkpoint: Path, *args: str) -> list[str]:

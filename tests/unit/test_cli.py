@@ -1,41 +1,14 @@
-"""What a user sees when something is wrong: one Portuguese sentence and exit code 2."""
+"""The two CLIs' flags and help, in Portuguese; what the consumer loads to start."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
 
 import pytest
 
-from localdev.processes import free_port
-from tests.kafka_io import REPO_ROOT, cli_env
-
-
-def run_cli(script: str, *args: str, env: dict | None = None, timeout_s: float = 120):
-    started = time.monotonic()
-    result = subprocess.run([sys.executable, str(REPO_ROOT / script), *args], capture_output=True,
-                            text=True, timeout=timeout_s, env=env or cli_env(), check=False)
-    return result, time.monotonic() - started
-
-
-def test_consumer_without_broker_says_so_quickly(tmp_path):
-    result, elapsed = run_cli("consumidor_vendas.py", "-b", f"localhost:{free_port()}",
-                              "--checkpoint", str(tmp_path), "--available-now")
-    assert result.returncode == 2
-    assert "Não foi possível conectar ao Kafka" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert elapsed < 20
-
-
-def test_consumer_without_java_says_what_to_install(kafka_bootstrap, tmp_path):
-    env = cli_env()
-    env["JAVA_HOME"] = str(tmp_path / "sem-java")
-    result, _ = run_cli("consumidor_vendas.py", "-b", kafka_bootstrap, "--topic", "sem-java",
-                        "--checkpoint", str(tmp_path / "ckpt"), "--available-now", env=env)
-    assert result.returncode == 2
-    assert "Java não encontrado: instale um JDK 17" in result.stderr
-    assert "Traceback" not in result.stderr
+from tests.support import REPO_ROOT
+from tests.support.kafka_io import run_cli
 
 
 @pytest.mark.parametrize("args, message", [
@@ -57,3 +30,37 @@ def test_consumer_help_is_in_portuguese():
     assert result.returncode == 0
     for text in ("uso:", "opções:", "--available-now", "processa o que o tópico tem agora"):
         assert text in result.stdout
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--count", "x"], "argumento -n/--count: número inteiro inválido: 'x'"),
+    (["--count", "0"], "argumento -n/--count: deve ser maior que zero: 0"),
+    (["--rate", "-5"], "argumento -r/--rate: deve ser um número maior ou igual a zero"),
+    (["--date-format", "us"],
+     "argumento --date-format: escolha inválida: 'us' (opções: 'iso', 'br')"),
+    (["--start-time", "ontem"], "argumento --start-time: data/hora inválida: 'ontem'"),
+    (["--nao-existe"], "argumentos não reconhecidos: --nao-existe"),
+])
+def test_producer_flag_errors_are_in_portuguese(args, expected):
+    result, _ = run_cli("produtor_vendas.py", *args, timeout_s=30)
+    assert result.returncode == 2
+    assert "uso: produtor_vendas.py" in result.stderr
+    assert f"produtor_vendas.py: erro: {expected}" in result.stderr, result.stderr
+
+
+def test_producer_help_is_in_portuguese():
+    result, _ = run_cli("produtor_vendas.py", "--help", timeout_s=30)
+    assert result.returncode == 0
+    for text in ("uso:", "opções:", "mostra esta ajuda e sai", "--bootstrap-servers",
+                 "--date-format", "--spread-days", "--start-time", "(padrão:"):
+        assert text in result.stdout
+    assert "usage" not in result.stdout and "show this help" not in result.stdout
+
+
+def test_the_consumer_loads_psycopg_only_with_a_database():
+    """Its libraries cost every start about half a second; without --banco they are not needed."""
+    probe = ("import sys, consumidor_vendas, vendas.consumer.app; "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'psycopg'))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

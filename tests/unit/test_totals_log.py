@@ -53,11 +53,3 @@ def test_a_checkpoint_that_went_back_or_lost_its_totals_is_refused(tmp_path):
     with pytest.raises(UserError, match="os totais em .* sumiram"):
         TotalsLog(str(tmp_path / "b")).add(5, batch(("Mouse", 1, "89.90")))
 
-
-def test_shared_storage_goes_through_hadoop(spark, tmp_path):
-    uri = (tmp_path / "ckpt").as_uri()  # file:///..., read and written by Hadoop's FileSystem
-    log = TotalsLog(uri, spark)
-    log.add(0, batch(("Fogão", 1, "1299.00"), orders=1))
-    reloaded = TotalsLog(uri, spark)
-    assert (reloaded.batch_id, reloaded.totals.produtos) == (
-        0, [ProductTotal("Fogão", 1, Decimal("1299.00"))])
