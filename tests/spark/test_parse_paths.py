@@ -1,10 +1,10 @@
-"""Both fast paths and the VARIANT path give the same verdict on every message.
+"""The fast path and the VARIANT path give the same verdict on every message.
 
-parse_orders(fast=True) lets a fast path vouch for canonical orders: the Java one
-(vendas/pipeline/java_fast_path.py) or, with jvm=False, the typed SQL one; with fast=False every
-record goes through the VARIANT facts and rules. On the corpus, the
-hostile corpus, generated orders and generated tricky variants of them, both must give the
-same rows: the same reason, or valid with the same id, items, values and date.
+parse_orders(fast=True) lets the Java fast path (vendas/pipeline/fast_path.py) vouch for
+canonical orders; with fast=False every record goes through the VARIANT facts and rules. On
+the corpus, the hostile corpus, generated orders and generated tricky variants of them,
+both must give the same rows: the same reason, or valid with the same id, items, values and
+date.
 """
 
 from __future__ import annotations
@@ -28,9 +28,8 @@ from tests.support.corpus import (
 )
 from tests.support.hostile_corpus import HOSTILE
 from tests.support.kafka_records import as_bytes, kafka_frame
-from vendas.pipeline import java_fast_path as jvm_validator
+from vendas.pipeline.fast_path import MAX_FAST_ITEMS
 from vendas.pipeline.rules import MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY
-from vendas.pipeline.sql_fast_path import MAX_FAST_ITEMS
 from vendas.pipeline.transforms import parse_orders, vouched_by_fast_path
 from vendas.producer.generator import MAX_PRODUCTS_PER_ORDER, OrderGenerator, make_clock
 
@@ -275,20 +274,9 @@ def messages() -> list[bytes | None]:
     return all_messages()
 
 
-@pytest.fixture(scope="module", params=["java", "sql"])
-def jvm(request, spark) -> bool:
-    """Each test once with each fast path (the Java one needs a JDK to be built)."""
-    if request.param == "sql":
-        return False
-    if jvm_validator.find_javac() is None:
-        pytest.skip("sem javac (JDK) aqui: o validador em Java não pode ser compilado")
-    assert jvm_validator.register(spark), "o validador em Java não compilou (veja o log)"
-    return True
-
-
-def test_both_paths_give_the_same_rows(spark, messages, jvm):
+def test_both_paths_give_the_same_rows(spark, messages):
     frame = kafka_frame(spark, messages).cache()
-    fast = parse_orders(frame, jvm=jvm).orderBy("offset").collect()
+    fast = parse_orders(frame).orderBy("offset").collect()
     slow = parse_orders(frame, fast=False).orderBy("offset").collect()
     assert len(fast) == len(slow) == len(messages)
     differences = [(messages[a.offset][:200], a, b) for a, b in zip(fast, slow) if a != b]
@@ -296,10 +284,10 @@ def test_both_paths_give_the_same_rows(spark, messages, jvm):
     frame.unpersist()
 
 
-def test_fast_path_vouches_for_canonical_orders_and_only_valid_ones(spark, messages, jvm):
+def test_fast_path_vouches_for_canonical_orders_and_only_valid_ones(spark, messages):
     assert MAX_FAST_ITEMS >= MAX_PRODUCTS_PER_ORDER  # the producer's largest order fits
     frame = kafka_frame(spark, messages)
-    vouched = {r["offset"] for r in vouched_by_fast_path(frame, jvm).where("_fast").collect()}
+    vouched = {r["offset"] for r in vouched_by_fast_path(frame).where("_fast").collect()}
     slow = {r["offset"]: r["motivo"] for r in parse_orders(frame, fast=False).collect()}
     assert set(range(GENERATED)) <= vouched  # every order the producer's generator makes
     assert all(slow[offset] is None for offset in vouched)
@@ -309,10 +297,10 @@ def test_fast_path_vouches_for_canonical_orders_and_only_valid_ones(spark, messa
     assert sum(1 for o, m in slow.items() if o not in vouched and m is None) > 100
 
 
-def test_money_at_the_limits_is_read_exactly(spark, jvm):
+def test_money_at_the_limits_is_read_exactly(spark):
     frame = kafka_frame(spark, at_the_limits())
-    vouched = {r["offset"] for r in vouched_by_fast_path(frame, jvm).where("_fast").collect()}
-    reasons = [r["motivo"] for r in parse_orders(frame, jvm=jvm).orderBy("offset").collect()]
+    vouched = {r["offset"] for r in vouched_by_fast_path(frame).where("_fast").collect()}
+    reasons = [r["motivo"] for r in parse_orders(frame).orderBy("offset").collect()]
     assert reasons == [None, "preco_invalido", None, "valor_total_invalido",
                        "valor_total_invalido", None]
     assert vouched == {0, 2, 5}  # the valid ones, by the fast path itself

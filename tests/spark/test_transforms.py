@@ -26,14 +26,21 @@ from tests.support.hostile_corpus import HOSTILE, decode
 from tests.support.hostile_corpus import encode as to_exact_json
 from tests.support.kafka_records import kafka_frame
 from vendas.pipeline.rules import MAX_ORDER_VALUE, MAX_PRICE, MAX_QUANTITY
-from vendas.pipeline.totals import totals_from_ledger
+from vendas.pipeline.totals import TOP_KEPT, BatchChanges, Totals
 from vendas.pipeline.transforms import (
-    aggregate_ledger,
+    batch_overview,
     dead_letters,
     ledger_entries,
     parse_orders,
+    running_totals,
     windowed_totals,
 )
+
+
+def totals_of(orders: DataFrame) -> Totals:
+    """The totals the consumer would show after one batch of these orders (none repeated)."""
+    sums = running_totals(ledger_entries(orders.withColumn("duplicada", F.lit(False))))
+    return Totals().advance(BatchChanges.from_rows(batch_overview(sums, TOP_KEPT).collect()))
 
 
 def parsed(frame: DataFrame) -> list[Row]:
@@ -94,7 +101,7 @@ def test_seed_b_today_counts_exact_values_and_both_lines_of_a_repeated_product(s
         assert row["valor_nao_atribuido"] == Decimal("0.00")
         assert row["data_hora"] == "2025-11-23 08:15:02"
     orders = parse_orders(kafka_frame(spark, [SEED_B_PRICED]))
-    totals = totals_from_ledger(aggregate_ledger(ledger_entries(orders)).collect())
+    totals = totals_of(orders)
     assert {p.produto: (p.quantidade_total, p.valor_total) for p in totals.produtos} == {
         "Playstation 5": (3, Decimal("14999.97")),
         "Caixa de Som JBL Flip 6": (1, Decimal("699.99"))}
@@ -132,7 +139,7 @@ def test_sums_at_the_per_order_limits_cannot_overflow(spark):
     frame = spark.createDataFrame(
         [(None, to_exact_json(m), "t", 0, i, None) for i, m in enumerate(messages)],
         "key binary, value binary, topic string, partition int, offset long, timestamp timestamp")
-    totals = totals_from_ledger(aggregate_ledger(ledger_entries(parse_orders(frame))).collect())
+    totals = totals_of(parse_orders(frame))
     assert totals.rejeitadas == {}
     by_name = {p.produto: p for p in totals.produtos}
     assert by_name["Jato"].quantidade_total == n * MAX_QUANTITY
@@ -164,7 +171,7 @@ def test_ledger_sums_products_orders_and_rejections(spark):
         variant(CANONICAL, valor_total=1),
     ]
     orders = parse_orders(kafka_frame(spark, messages))
-    totals = totals_from_ledger(aggregate_ledger(ledger_entries(orders)).collect())
+    totals = totals_of(orders)
     expected = expected_totals([m for m in messages[:4]])
     assert {p.produto: (p.quantidade_total, p.valor_total) for p in totals.produtos} == expected
     assert expected["Mouse"] == (2 + 1 + 1, Decimal("269.70"))  # seed A's Mouse adds quantity only
@@ -173,17 +180,43 @@ def test_ledger_sums_products_orders_and_rejections(spark):
     assert totals.rejeitadas == {"json_invalido": 1, "valor_total_inconsistente": 1}
 
 
-def test_aggregate_ledger_schema_keeps_money_decimal(spark):
-    orders = parse_orders(kafka_frame(spark, [CANONICAL]))
-    result = aggregate_ledger(ledger_entries(orders))
+def test_running_totals_keep_money_decimal_per_product_and_per_kind(spark):
+    orders = parse_orders(kafka_frame(spark, [CANONICAL, "lixo"]))
+    result = running_totals(ledger_entries(orders.withColumn("duplicada", F.lit(False))))
     assert dict(result.dtypes)["valor_total"] == "decimal(38,2)"
     assertDataFrameEqual(
-        result.select("tipo", "chave", "quantidade_total", "valor_total"),
+        result.select("tipo", "chave", "nivel", "quantidade_total", "valor_total", "pedidos"),
         [
-            Row(tipo="produto", chave="Mouse", quantidade_total=2, valor_total=Decimal("179.80")),
-            Row(tipo="produto", chave="Teclado", quantidade_total=1, valor_total=Decimal("149.90")),
+            Row(tipo="produto", chave="Mouse", nivel=0, quantidade_total=2,
+                valor_total=Decimal("179.80"), pedidos=1),
+            Row(tipo="produto", chave="Teclado", nivel=0, quantidade_total=1,
+                valor_total=Decimal("149.90"), pedidos=0),
+            Row(tipo="produto", chave=None, nivel=1, quantidade_total=3,
+                valor_total=Decimal("329.70"), pedidos=1),
+            Row(tipo="rejeicao", chave="json_invalido", nivel=0, quantidade_total=1,
+                valor_total=None, pedidos=0),
+            Row(tipo="rejeicao", chave=None, nivel=1, quantidade_total=1, valor_total=None,
+                pedidos=0),
         ],
     )
+
+
+def test_duplicates_are_counted_apart_from_orders(spark):
+    orders = parse_orders(kafka_frame(spark, [CANONICAL, CANONICAL]))
+    flagged = orders.withColumn("duplicada", F.col("offset") == 1)
+    sums = running_totals(ledger_entries(flagged))
+    totals = Totals().advance(BatchChanges.from_rows(batch_overview(sums, TOP_KEPT).collect()))
+    assert (totals.pedidos, totals.duplicadas, totals.quantidade_total) == (1, 1, 3)
+
+
+def test_batch_overview_sends_the_top_the_counts_and_how_many_products_are_new(spark):
+    orders = parse_orders(kafka_frame(spark, [CANONICAL, SEED_B_PRICED, "lixo"]))
+    sums = running_totals(ledger_entries(orders.withColumn("duplicada", F.lit(False))))
+    changes = BatchChanges.from_rows(batch_overview(sums, 2).collect())
+    assert [p.produto for p in changes.top] == ["Playstation 5", "Caixa de Som JBL Flip 6"]
+    assert changes.new_products == 4
+    assert changes.rejeitadas == {"json_invalido": 1}
+    assert changes.products == (7, Decimal("16029.66"), 2, Decimal("0.00"))
 
 
 def test_dead_letters_keep_bytes_and_carry_reason_and_source(spark):
@@ -211,9 +244,9 @@ def stream_windows(spark, tmp_path,
         frame.coalesce(1).write.mode("append").parquet(str(source))
     stream = (spark.readStream.schema(frames[0].schema)
               .option("maxFilesPerTrigger", 1).parquet(str(source)))
-    windows = windowed_totals(parse_orders(stream), "1 minute", "10 minutes").select(
-        F.date_format("janela.start", "HH:mm").alias("inicio"), "produto",
-        "quantidade_total", "valor_total")
+    windows = windowed_totals(parse_orders(stream), "1 minute", "10 minutes").where(
+        "nivel = 0").select(F.date_format("janela.start", "HH:mm").alias("inicio"), "produto",
+                            "quantidade_total", "valor_total")
     name = f"janelas_{tmp_path.name}".replace("-", "_")
     query = (windows.writeStream.format("memory").queryName(name).outputMode("update")
              .option("checkpointLocation", str(tmp_path / "checkpoint"))
