@@ -8,6 +8,7 @@ is seeded in a second. Windows go through `TotalsStore.write_windows`.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -128,43 +129,50 @@ def partial(totals: Totals, k: int, n: int) -> Totals:
 
 
 def write_batch(url: str, batch_id: int, before: Totals, after: Totals,
-                figures: Figures | None) -> None:
+                figures: Figures | None, store: TotalsStore | None = None,
+                recorder: HistoryRecorder | None = None) -> None:
     """One batch as the consumer writes it: totals, summary and history row, then Spark's
-    figures for it."""
+    figures for it (through `store` and `recorder` when given, else through new ones)."""
+    own_store, own_recorder = store is None, recorder is None
+    store = store or TotalsStore(url).open()
+    recorder = recorder or HistoryRecorder(url)
     rows = [(p.produto, p.quantidade_total, p.valor_total) for p in after.produtos]
-    store = TotalsStore(url).open()
     try:
         assert store.write(BatchWrite(batch_id, before, after, lambda: rows), QUERY_ID)
-    finally:
-        store.close()
-    if figures is not None:
-        recorder = HistoryRecorder(url)
-        try:
+        if figures is not None:
             recorder(BatchFigures(
                 QUERY_ID, batch_id, after.mensagens_lidas - before.mensagens_lidas,
                 figures.duracao_ms, figures.taxa_entrada, figures.taxa_processamento,
                 {f"{TOPIC}/0": figures.atraso[0], f"{TOPIC}/1": figures.atraso[1]}))
-        finally:
+    finally:
+        if own_store:
+            store.close()
+        if own_recorder:
             recorder.close()
 
 
 def seed_dashboard(url: str, totals: Totals | None = None, *, batches: int = 60,
-                   every_s: float = 60.0, last_ago_s: float = 5.0,
+                   every_s: float = 55.0, last_ago_s: float = 5.0,
                    figures: FiguresFor | None = normal_figures, windows: bool = True) -> Totals:
     """`batches` batches ending in `totals`, one every `every_s` seconds, the last one
     `last_ago_s` ago; windows of 5 minutes over the last 3 hours unless `windows` is False.
     Returns the final totals."""
     totals = totals or seeded_totals()
     before = Totals()
-    for k in range(batches):
-        after = partial(totals, k, batches)
-        write_batch(url, k, before, after, None if figures is None else figures(k, batches))
-        before = after
-    with psycopg.connect(url) as conn:
+    store, recorder = TotalsStore(url).open(), HistoryRecorder(url)
+    try:
         for k in range(batches):
-            ago = last_ago_s + (batches - 1 - k) * every_s
-            conn.execute("UPDATE historico_lotes SET gravado_em = now() - make_interval("
-                         "secs => %s) WHERE lote = %s", (ago, k))
+            after = partial(totals, k, batches)
+            write_batch(url, k, before, after, None if figures is None else figures(k, batches),
+                        store, recorder)
+            before = after
+    finally:
+        store.close()
+        recorder.close()
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            "UPDATE historico_lotes SET gravado_em = now() - make_interval(secs => %s + "
+            "(%s - 1 - lote) * %s)", (last_ago_s, batches, every_s))
         for table in ("resumo_vendas", "totais_por_produto", "rejeicoes_por_motivo"):
             conn.execute(f"UPDATE {table} SET atualizado_em = now() - make_interval(secs => %s)",
                          (last_ago_s,))
@@ -178,10 +186,10 @@ def window_rows(now: datetime | None = None, hours: int = 3, minutes: int = 5) -
     now = now or datetime.now(timezone.utc)
     step = timedelta(minutes=minutes)
     newest = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % minutes)
-    rows = []
+    rows, rng = [], random.Random(minutes)
     for i in range(hours * 60 // minutes):
         start = newest - (hours * 60 // minutes - 1 - i) * step
-        orders = 40 + (i * 37) % 50
+        orders = round(60 + 25 * math.sin(i / 4) + rng.randint(-6, 6))
         rows.append((start, start + step, orders, orders * 2, orders * Decimal("187.35")))
     return rows
 
