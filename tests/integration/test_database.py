@@ -27,99 +27,112 @@ from vendas.consumer.app import ORDERS_QUERY
 from vendas.errors import UserError
 from vendas.outputs.postgres import (
     PRODUCTS_TABLE,
+    BatchWrite,
     DatabaseUnavailable,
+    Owner,
     TotalsStore,
     connect,
     db_text,
     describe,
     mask_url,
-    read_snapshot,
 )
 from vendas.pipeline.totals import ProductTotal, Totals
 
 QUERY = "0f1e2d3c-query"
+OWNER = Owner("/dados/checkpoint", "vendas-ecommerce")
 
 
-def totals(
-    *products: tuple[str, int, str | None],
-    rejected: dict[str, int] | None = None,
-    orders: int = 10,
-    unattributed: str = "0.00",
-) -> Totals:
-    return Totals(
-        [ProductTotal(n, q, None if v is None else Decimal(v)) for n, q, v in products],
-        orders,
-        Decimal(unattributed),
-        rejected or {},
-    )
+def batch(batch_id: int, *touched: tuple[str, int, str | None], before: Totals | None = None,
+          rejected: dict[str, int] | None = None, orders: int = 10,
+          unattributed: str = "0.00", products: int = 0) -> BatchWrite:
+    """A batch that touched these products (their totals so far), with these counts after it."""
+    rows = [(n, q, None if v is None else Decimal(v)) for n, q, v in touched]
+    rejected = rejected or {}
+    after = Totals([ProductTotal(*row) for row in rows], products or len(rows),
+                   sum(q for _, q, _ in rows),
+                   sum((v for _, _, v in rows if v is not None), Decimal("0.00")), orders,
+                   Decimal(unattributed), rejected, 0, orders + sum(rejected.values()))
+    return BatchWrite(batch_id, before or Totals(), after, lambda: rows)
 
 
-def test_batches_are_written_as_absolute_totals_to_the_cent(database_url):
-    store = TotalsStore(database_url).open()
+def test_batches_upsert_the_touched_products_to_the_cent_with_their_history(database_url):
+    store = TotalsStore(database_url, OWNER).open()
     try:
-        assert store.write(
-            totals(("Mouse", 2, "179.80"), ("Teclado", 1, "149.90"), rejected={"json_invalido": 1}),
-            0,
-            QUERY,
-        )
-        assert store.write(
-            totals(
-                ("Mouse", 5, "449.50"),
-                ("Teclado", 1, "149.90"),
-                ("Cabo", 3, None),
-                rejected={"json_invalido": 2, "sem_produtos": 1},
-                orders=25,
-                unattributed="1234.56",
-            ),
-            1,
-            QUERY,
-        )
+        first = batch(0, ("Mouse", 2, "179.80"), ("Teclado", 1, "149.90"),
+                      rejected={"json_invalido": 1}, orders=2)
+        assert store.write(first, QUERY)
+        second = batch(1, ("Mouse", 5, "449.50"), ("Cabo", 3, None), before=first.totals,
+                       rejected={"json_invalido": 2, "sem_produtos": 1}, orders=25,
+                       unattributed="1234.56", products=3)
+        assert store.write(second, QUERY)
     finally:
         store.close()
-    # Teclado did not change in batch 1: it keeps the batch that last changed it.
+    # Teclado was not touched in batch 1: it keeps its totals and the batch that wrote them.
     assert table(database_url) == {
         "Mouse": (5, Decimal("449.50"), 1),
         "Teclado": (1, Decimal("149.90"), 0),
         "Cabo": (3, None, 1),
     }
     with psycopg.connect(database_url) as conn:
-        snapshot = read_snapshot(conn)
         column_type = conn.execute(
             "SELECT format_type(atttypid, atttypmod) FROM pg_attribute "
             "WHERE attrelid = %s::regclass AND attname = 'valor_total'",
             (PRODUCTS_TABLE,),
         ).fetchone()[0]
+        summary_row = conn.execute(
+            "SELECT pedidos, valor_total, valor_nao_atribuido, produtos, mensagens_rejeitadas, "
+            "mensagens_lidas, lote FROM resumo_vendas").fetchone()
+        rejections = dict(conn.execute("SELECT motivo, quantidade FROM rejeicoes_por_motivo"))
+        history = conn.execute(
+            "SELECT lote, mensagens, pedidos, rejeitadas, rejeitadas_por_motivo "
+            "FROM historico_lotes ORDER BY lote").fetchall()
     assert column_type == "numeric(38,2)"
-    assert snapshot.pedidos == 25
-    assert snapshot.valor_total == Decimal("599.40")
-    assert snapshot.valor_nao_atribuido == Decimal("1234.56")
-    assert snapshot.rejeitadas == {"json_invalido": 2, "sem_produtos": 1}
-    assert snapshot.lote == 1
-    assert [p.produto for p in snapshot.produtos] == ["Mouse", "Teclado", "Cabo"]
+    assert summary_row == (25, Decimal("449.50"), Decimal("1234.56"), 3, 3, 28, 1)
+    assert rejections == {"json_invalido": 2, "sem_produtos": 1}
+    assert history == [(0, 3, 2, 1, {"json_invalido": 1}),
+                       (1, 25, 23, 2, {"json_invalido": 1, "sem_produtos": 1})]
     assert progress(database_url) == {QUERY: 1}
 
 
 def test_a_replayed_batch_changes_nothing(database_url):
-    store = TotalsStore(database_url).open()
+    store = TotalsStore(database_url, OWNER).open()
     try:
-        assert store.write(totals(("Mouse", 2, "179.80"), rejected={"json_invalido": 1}), 7, QUERY)
+        assert store.write(batch(7, ("Mouse", 2, "179.80"), rejected={"json_invalido": 1}), QUERY)
         with psycopg.connect(database_url) as conn:
             before = conn.execute(f"SELECT * FROM {PRODUCTS_TABLE}").fetchall()
             summary_before = conn.execute("SELECT * FROM resumo_vendas").fetchall()
         # Spark replays batch 7 after a crash (here with other numbers, to see any write),
         # and an older batch arrives late: both are skipped.
-        assert not store.write(totals(("Mouse", 4, "359.60"), ("Novo", 1, "1.00")), 7, QUERY)
-        assert not store.write(totals(("Mouse", 1, "89.90")), 6, QUERY)
+        assert not store.write(batch(7, ("Mouse", 4, "359.60"), ("Novo", 1, "1.00")), QUERY)
+        assert not store.write(batch(6, ("Mouse", 1, "89.90")), QUERY)
         with psycopg.connect(database_url) as conn:
             assert conn.execute(f"SELECT * FROM {PRODUCTS_TABLE}").fetchall() == before
             assert conn.execute("SELECT * FROM resumo_vendas").fetchall() == summary_before
         assert progress(database_url) == {QUERY: 7}
-        # Another query (a new checkpoint) has its own progress row and starts at batch 0.
-        assert store.write(totals(("Mouse", 1, "89.90")), 0, "outra-consulta")
-        assert table(database_url) == {"Mouse": (1, Decimal("89.90"), 0)}
-        assert progress(database_url) == {QUERY: 7, "outra-consulta": 0}
     finally:
         store.close()
+
+
+def test_a_restarted_checkpoint_starts_the_tables_over(database_url, caplog):
+    store = TotalsStore(database_url, OWNER).open()
+    try:
+        assert store.write(batch(3, ("Mouse", 4, "359.60"), ("Cabo", 1, None)), QUERY)
+        # the same checkpoint deleted and started over: a new query id, batch ids from 0
+        with caplog.at_level(logging.WARNING, logger="vendas.outputs.postgres"):
+            assert store.write(batch(0, ("Mouse", 1, "89.90")), "outra-consulta")
+        assert "recomeçou" in caplog.text
+        assert table(database_url) == {"Mouse": (1, Decimal("89.90"), 0)}
+        assert progress(database_url) == {"outra-consulta": 0}
+    finally:
+        store.close()
+
+
+def test_a_second_consumer_is_refused_in_one_sentence(database_url):
+    TotalsStore(database_url, OWNER).open().close()
+    other = TotalsStore(database_url, Owner("/outro/checkpoint", "vendas-ecommerce"))
+    with pytest.raises(UserError, match="já guarda os totais de outro consumidor .*tópico "
+                                        "vendas-ecommerce, checkpoint /dados/checkpoint"):
+        other.open()
 
 
 def test_hostile_product_names_are_stored_and_never_fail_a_batch(database_url):
@@ -131,11 +144,11 @@ def test_hostile_product_names_are_stored_and_never_fail_a_batch(database_url):
         "\x1b[2J",
         "emoji 🛒 e acentuação",
     ]
-    store = TotalsStore(database_url).open()
+    store = TotalsStore(database_url, OWNER).open()
     try:
         products = [(name, i + 1, f"{i + 1}.00") for i, name in enumerate(names)]
-        products.append(("a\u2400b", 10, "10.00"))  # what "a\x00b" is stored as: the two are summed
-        assert store.write(totals(*products), 0, QUERY)
+        products.append(("a\u2400b", 10, "10.00"))  # what "a\x00b" is stored as: summed
+        assert store.write(batch(0, *products), QUERY)
     finally:
         store.close()
     stored = table(database_url)
@@ -184,10 +197,10 @@ def test_database_down_mid_run_retries_then_catches_up_or_gives_up(caplog):
                 server.up()
 
         store = TotalsStore(server.url(), sleep=restart_after_two_pauses).open()
-        assert store.write(totals(("Mouse", 1, "89.90")), 0, QUERY)
+        assert store.write(batch(0, ("Mouse", 1, "89.90")), QUERY)
         server.down()
         with caplog.at_level(logging.WARNING, logger="vendas.outputs.postgres"):
-            assert store.write(totals(("Mouse", 3, "269.70")), 1, QUERY)
+            assert store.write(batch(1, ("Mouse", 3, "269.70")), QUERY)
         assert len(pauses) == 2
         assert (
             sum(
@@ -204,7 +217,7 @@ def test_database_down_mid_run_retries_then_catches_up_or_gives_up(caplog):
         with pytest.raises(
             DatabaseUnavailable, match="ficou indisponível por mais de 0 s; o lote 2 será"
         ):
-            store.write(totals(("Mouse", 4, "359.60")), 2, QUERY)
+            store.write(batch(2, ("Mouse", 4, "359.60")), QUERY)
         store.close()
     finally:
         server.down()

@@ -83,7 +83,7 @@ def window_rows(output: str) -> dict[tuple[str, str], tuple[int, Decimal]]:
     for line in output.splitlines():
         if line.startswith("Janelas atualizadas"):
             in_windows = True
-        elif not line.startswith(("|", "+")):
+        elif not line.strip():
             in_windows = False
         elif in_windows and line.startswith("|") and not line.startswith("|inicio_janela"):
             start, _end, product, quantity, value = (c.strip() for c in line.strip("|").split("|"))
@@ -102,3 +102,8 @@ def test_window_option_prints_totals_per_minute(kafka_bootstrap, new_topic, tmp_
     }
     assert sorted(parse_table(result.stdout)) == [
         ("Mouse", 7, Decimal("629.30")), ("Teclado", 2, Decimal("299.80"))]
+    # and each window's own totals: orders, quantity, value
+    assert ("23/11/2026 14:05:00 a 23/11/2026 14:06:00: 2 pedidos, quantidade 6, valor 659.40"
+            in result.stdout)
+    assert ("23/11/2026 14:06:00 a 23/11/2026 14:07:00: 1 pedido, quantidade 3, valor 269.70"
+            in result.stdout)

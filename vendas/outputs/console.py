@@ -138,7 +138,8 @@ class WindowPrinter:
         if not windows:
             return
         summary = "\n".join(
-            f"{w['inicio_janela']} a {w['fim_janela']}: {w['pedidos']} pedidos, "
+            f"{w['inicio_janela']} a {w['fim_janela']}: {w['pedidos']} "
+            f"pedido{'' if w['pedidos'] == 1 else 's'}, "
             f"quantidade {w['quantidade_total']}, valor {format_money(w['valor_total'])}"
             for w in windows)
         self.out(f"\nJanelas atualizadas (lote {batch_id}):\n{summary}\n"

@@ -1,4 +1,4 @@
-"""The running totals in PostgreSQL, exactly once, and what the dashboard reads back.
+"""The running totals in PostgreSQL, exactly once.
 
 Each micro-batch brings the products it touched, with their totals so far (absolute values
 from Spark's state store), and the counts. They are upserted in one transaction that also
@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -29,7 +29,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from vendas.errors import DatabaseUnavailable, UserError
-from vendas.pipeline.totals import ProductTotal, Totals
+from vendas.pipeline.totals import Totals
 from vendas.terminal import visible
 
 if TYPE_CHECKING:
@@ -678,62 +678,3 @@ def _storable(products: Iterable[ProductRow]) -> list[ProductRow]:
         else:
             merged[name] = (quantity, value)
     return [(name, quantity, value) for name, (quantity, value) in merged.items()]
-
-
-# --- What the dashboard reads -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Everything the dashboard shows, read in one transaction (one consistent batch)."""
-
-    produtos: list[ProductTotal] = field(default_factory=list)
-    rejeitadas: dict[str, int] = field(default_factory=dict)
-    pedidos: int = 0
-    valor_total: Decimal = Decimal("0.00")
-    valor_nao_atribuido: Decimal = Decimal("0.00")
-    lote: int | None = None
-    atualizado_em: datetime | None = None
-
-    @property
-    def empty(self) -> bool:
-        return self.lote is None
-
-    @property
-    def total_rejeitadas(self) -> int:
-        return sum(self.rejeitadas.values())
-
-
-def read_snapshot(conn: psycopg.Connection) -> Snapshot:
-    """The latest written batch; an empty Snapshot when nothing was written (or no tables yet)."""
-    with conn.transaction():
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (SUMMARY_TABLE,)).fetchone()[0]
-        if not exists:
-            return Snapshot()
-        summary = conn.execute(
-            "SELECT pedidos, valor_total, valor_nao_atribuido, lote, atualizado_em "
-            f"FROM {SUMMARY_TABLE}"
-        ).fetchone()
-        if summary is None:
-            return Snapshot()
-        products = [
-            ProductTotal(name, int(quantity), value)
-            for name, quantity, value in conn.execute(
-                f"SELECT produto, quantidade_total, valor_total FROM {PRODUCTS_TABLE} "
-                "ORDER BY valor_total DESC NULLS LAST, quantidade_total DESC, produto"
-            )
-        ]
-        rejected = dict(
-            conn.execute(f"SELECT motivo, quantidade FROM {REJECTIONS_TABLE} ORDER BY motivo")
-        )
-    orders, value, unattributed, batch, updated = summary
-    return Snapshot(
-        products,
-        {k: int(v) for k, v in rejected.items()},
-        int(orders),
-        value,
-        unattributed,
-        int(batch),
-        updated,
-    )

@@ -41,11 +41,15 @@ def jvm_class(spark: SparkSession, name: str) -> JavaClass:
     """A class of the jar, through py4j.
 
     PySpark has no public way to call a JVM transformation that returns a Dataset (delta-spark
-    and GraphFrames reach theirs the same way). `ADD JAR` made the jar's class loader the
-    context class loader of this Python thread's JVM thread, which py4j loads classes with.
+    and GraphFrames reach theirs the same way). py4j loads classes with the context class
+    loader of the JVM thread serving this Python thread, and `ADD JAR` sets it only on the
+    thread that ran it: it is set here to the session's jar class loader.
     """
     add_to_session(spark)
-    return getattr(spark.sparkContext._jvm, f"{PACKAGE}.{name}")
+    jvm = spark.sparkContext._jvm
+    loader = spark._jsparkSession.sharedState().jarClassLoader()
+    jvm.java.lang.Thread.currentThread().setContextClassLoader(loader)
+    return getattr(jvm, f"{PACKAGE}.{name}")
 
 
 def wrap(jdf: object, spark: SparkSession) -> DataFrame:
