@@ -84,14 +84,14 @@ class ConsumerOptions:
     # --banco / VENDAS_BANCO: the totals also in PostgreSQL (not in repr: it may hold a password)
     database_url: str | None = field(default=None, repr=False)
     kafka_options: dict[str, str] = field(default_factory=lambda: {
-        # 8 MiB per partition and fetch instead of 1 MiB: fewer fetches draining a backlog
+        # larger fetches per partition: fewer of them draining a backlog
         "kafka.max.partition.fetch.bytes": str(8 * 2**20),
-        # a batch that reads the last records before a pause waited the default 500 ms for
-        # more data, which showed in the latency at a 1 s trigger (bench/latency.py)
+        # a batch that reads the last records before a pause waits this long for more data,
+        # which shows in the latency at short triggers (bench/latency.py)
         "kafka.fetch.max.wait.ms": "100",
         # Spark's Kafka reader asks the broker for the partition's first and last offsets
-        # after every poll: at the default 500 records per poll, about 1,000 requests per
-        # 250,000 records, each a round trip and CPU on both sides (bench/consumer.py)
+        # after every poll, a round trip with CPU on both sides: fewer, larger polls
+        # (bench/consumer.py)
         "kafka.max.poll.records": "5000",
     })
     # --kafka-config / VENDAS_KAFKA_CONFIG (security, credentials) for every Kafka client

@@ -55,11 +55,11 @@ FLUSH_GRACE_S = 5.0
 # The kafka-python series whose private sender _force_close_sender was written against.
 KAFKA_PYTHON_SERIES = "3.0."
 
-# Chosen with `make bench-producer` at --rate 0: large batches (1 MiB) matter most, since
+# Chosen with `make bench-producer` at --rate 0: large batches matter most, since
 # each request then carries thousands of orders; linger and the codec barely moved the
 # rate, and lz4 shrinks these JSON batches several times for little CPU. Idempotence
 # means a broker kill -9 and restart mid-run loses nothing and writes nothing twice
-# (tests/test_producer.py).
+# (tests/e2e/test_producer_faults.py).
 PRODUCER_CONFIG: dict[str, Any] = {
     "acks": "all",
     "enable_idempotence": True,
