@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import psycopg
 
-from vendas.consumer.progress import BatchFigures
+from vendas.consumer.figures import BatchFigures
 from vendas.outputs.postgres import (
     BatchWrite,
     HistoryRecorder,

@@ -21,7 +21,8 @@ from pyspark.sql.streaming import StreamingQuery
 
 from vendas import contract as c
 from vendas.consumer.batch import BatchProcessor, Sink, WindowBatchProcessor
-from vendas.consumer.progress import ProgressListener, Reporter, status_line
+from vendas.consumer.figures import status_line
+from vendas.consumer.progress import ProgressListener, Reporter
 from vendas.errors import UserError
 from vendas.kafka.admin import ensure_topic, wait_for_broker
 from vendas.kafka.broker_watch import BrokerWatch

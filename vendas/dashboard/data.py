@@ -21,6 +21,7 @@ from decimal import Decimal
 
 import psycopg
 
+from vendas.consumer.figures import lag_seconds
 from vendas.outputs.postgres import (
     HISTORY_TABLE,
     PRODUCTS_TABLE,
@@ -140,12 +141,7 @@ class Batch:
     @property
     def atraso_segundos(self) -> float | None:
         """How long the backlog takes at the batch's processing rate (None: unknown)."""
-        lag = self.atraso_mensagens
-        if lag is None:
-            return None
-        if lag == 0:
-            return 0.0
-        return lag / self.taxa_processamento if self.taxa_processamento else None
+        return lag_seconds(self.atraso_mensagens, self.taxa_processamento)
 
 
 @dataclass(frozen=True)

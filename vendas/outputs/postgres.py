@@ -34,7 +34,7 @@ from vendas.terminal import visible
 
 if TYPE_CHECKING:
     from vendas.consumer.batch import BatchResult
-    from vendas.consumer.progress import BatchFigures
+    from vendas.consumer.figures import BatchFigures
 
 log = logging.getLogger(__name__)
 

@@ -15,20 +15,20 @@ import org.apache.spark.sql.api.java.UDF2;
 import org.apache.spark.sql.types.Decimal;
 
 /**
- * The consumer's fast path on the JVM (see vendas/jvm_validator.py): one strict streaming
+ * The consumer's fast path on the JVM (see vendas/pipeline/fast_path.py): one strict streaming
  * pass over the message bytes that vouches for a plain valid order, or returns null.
  *
  * It only ever says "valid, with these items", and only for messages it can read without
  * doubt: UTF-8 checked (RFC 3629), no duplicate key, exactly the canonical fields, names
  * and keys without surrounding blanks, control characters or surrogates, quantities as JSON
  * integers, money as plain decimals with at most two places. Everything else is left to the
- * VARIANT facts and rules (vendas/rules.py), which give the verdict; so does a date, which
+ * VARIANT facts and rules (vendas/pipeline/rules.py), which give the verdict; so does a date, which
  * both paths read with the same SQL expression. The field names (vendas/contract.py) and the
- * limits (vendas/rules.py) come as the second argument, never written here.
+ * limits (vendas/pipeline/rules.py) come as the second argument, never written here.
  */
 public final class CanonicalOrder implements UDF2<byte[], String, Row> {
   private static final long serialVersionUID = 1L;
-  // The canonical fields, in the order vendas/jvm_validator.py lists their names.
+  // The canonical fields, in the order vendas/pipeline/fast_path.py lists their names.
   private static final int ID = 0;
   private static final int CPF = 1;
   private static final int NAMES = 2;
@@ -44,7 +44,7 @@ public final class CanonicalOrder implements UDF2<byte[], String, Row> {
   private static final VarHandle LONGS =
       MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
   private static final long HIGH_BITS = 0x8080808080808080L;
-  // Money with more units than this is above every limit (vendas/rules.py's largest is
+  // Money with more units than this is above every limit (vendas/pipeline/rules.py's largest is
   // below 10^16), and in cents would not fit a long.
   private static final int MAX_UNIT_DIGITS = 16;
 
