@@ -189,11 +189,11 @@ class RunningConsumer:
                    and time.monotonic() < deadline):
                 time.sleep(0.1)
             query.stop()
-        # Spark posts a batch's progress after the batch: let the last one be reported
+        # Spark posts a batch's progress and a query's end after the fact: let them be told
         # before Python stops listening, or the JVM finds no one to call
-        last = self.batches.last_batch
-        while (last is not None and not self.progress.reported(last)
-               and time.monotonic() < deadline):
+        ids = {str(query.id) for query in self.queries}
+        while (not self.progress.idle(ids, self.batches.last_batch)
+               and time.monotonic() < deadline + 5):
             time.sleep(0.1)
         self.spark.streams.removeListener(self.progress)
 
@@ -301,18 +301,23 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
     if options.metrics_port:
         metrics = Metrics(options.topic)
         serve_metrics(metrics, options.metrics_port, options.metrics_host)
-    spark = build_session("vendas-ecommerce-consumidor", conf, verbose)
-    running = start(spark, options, store=store, metrics=metrics)
-    watch = BrokerWatch(options.bootstrap_servers)
-    watch.start()
-    try:
-        with StopSignals(on_request=_log_stopping) as stop:
+    # From here a Ctrl-C only sets a flag, seen between steps: PySpark's own handler would
+    # cancel jobs from inside the signal handler, re-entering py4j.
+    with StopSignals(on_request=_log_stopping) as stop:
+        spark = build_session("vendas-ecommerce-consumidor", conf, verbose)
+        if stop.requested:
+            log.info("Interrompido antes de começar a consumir.")
+            return
+        running = start(spark, options, store=store, metrics=metrics)
+        watch = BrokerWatch(options.bootstrap_servers)
+        watch.start()
+        try:
             _wait(running.queries, stop, all_must_finish=options.available_now)
-    finally:
-        watch.stop()
-        running.stop()
-        for database in running.databases:
-            database.store.close()
+        finally:
+            watch.stop()
+            running.stop()
+            for database in running.databases:
+                database.store.close()
     for database in running.databases:
         if database.failure is not None:
             raise UserError(str(database.failure))
@@ -344,12 +349,8 @@ def serve_metrics(metrics: Metrics, port: int, host: str) -> None:
 
 
 def _wait(queries: list[StreamingQuery], stop: StopSignals, all_must_finish: bool) -> None:
-    """Wait in short py4j calls, so that a stop request is seen within a second.
-
-    PySpark's own SIGINT handler would cancel jobs from inside the signal handler,
-    re-entering py4j while the main thread is in a py4j call (a wall of tracebacks);
-    StopSignals only sets a flag, seen here.
-    """
+    """Wait in short py4j calls, so that a stop request (StopSignals' flag) is seen within a
+    second."""
     while not stop.requested:
         active = [q for q in queries if q.isActive]
         if not active or (not all_must_finish and len(active) < len(queries)):

@@ -18,9 +18,11 @@ Everything here costs what the batch touched, never what history holds.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Protocol
 
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -52,6 +54,40 @@ class BatchResult:
             yield row[0], row[1], row[2]
 
 
+# What a job interrupted by the query's stop raises, at the bottom of its causes.
+_INTERRUPTIONS = ("java.lang.InterruptedException", "java.io.InterruptedIOException",
+                  "java.nio.channels.ClosedByInterruptException")
+
+
+class InterruptedBatch(Exception):
+    """A batch interrupted by the query's stop, told to Spark in one line."""
+
+
+@contextmanager
+def quiet_interruption() -> Iterator[None]:
+    """Spark tells a batch its stop interrupted from a failed one by matching a regular
+    expression on the Python traceback of foreachBatch, and on a long traceback the match
+    overflows the JVM's stack (a wall of Java frames on every Ctrl-C in the middle of a batch).
+    An interrupted job leaves here as one short line that still matches."""
+    try:
+        yield
+    except Py4JJavaError as error:
+        if not _interrupted(error.java_exception):
+            raise
+        raise InterruptedBatch("py4j.protocol.Py4JJavaError: An error occurred while calling "
+                               "foreachBatch.\n: java.lang.InterruptedException") from None
+
+
+def _interrupted(java_error: object, depth: int = 10) -> bool:
+    while java_error is not None and depth > 0:
+        name = java_error.getClass().getName()
+        if name in _INTERRUPTIONS or (name == "org.apache.spark.SparkException"
+                                      and "cancelled" in (java_error.getMessage() or "")):
+            return True
+        java_error, depth = java_error.getCause(), depth - 1
+    return False
+
+
 class Sink(Protocol):
     """A consumer output: gets every micro-batch once it is counted."""
 
@@ -71,6 +107,10 @@ class BatchProcessor:
     _rejected: dict[int, dict[str, int]] = field(default_factory=dict)
 
     def __call__(self, changed: DataFrame, batch_id: int) -> None:
+        with quiet_interruption():
+            self._process(changed, batch_id)
+
+    def _process(self, changed: DataFrame, batch_id: int) -> None:
         changed.persist()
         try:
             changes = BatchChanges.from_rows(batch_overview(changed, TOP_KEPT).collect())
@@ -115,6 +155,10 @@ class WindowBatchProcessor:
     database: WindowDatabaseSink | None = None
 
     def __call__(self, changed: DataFrame, batch_id: int) -> None:
+        with quiet_interruption():
+            self._process(changed, batch_id)
+
+    def _process(self, changed: DataFrame, batch_id: int) -> None:
         changed.persist()
         try:
             if self.database is not None:

@@ -33,6 +33,7 @@ class ProgressListener(StreamingQueryListener):
         self.query_name = query_name
         self.reporters = reporters
         self.last: BatchFigures | None = None
+        self.terminated: set[str] = set()  # ids of the queries whose end was posted
         self._lock = threading.Lock()
 
     def onQueryStarted(self, event: Any) -> None:
@@ -52,13 +53,16 @@ class ProgressListener(StreamingQueryListener):
                 log.warning("Falha ao relatar o lote %d (%s: %s).", figures.lote,
                             type(error).__name__, visible(str(error)))
 
-    def reported(self, batch_id: int) -> bool:
-        """Whether the progress of `batch_id` (or a later batch) has been reported."""
-        with self._lock:
-            return self.last is not None and self.last.lote >= batch_id
-
     def onQueryIdle(self, event: Any) -> None:
         pass
 
     def onQueryTerminated(self, event: Any) -> None:
-        pass
+        with self._lock:
+            self.terminated.add(str(event.id))
+
+    def idle(self, query_ids: set[str], last_batch: int | None) -> bool:
+        """Whether Spark has posted everything these stopped queries will post: the last
+        batch's progress and each query's end (Python may stop listening then)."""
+        with self._lock:
+            return query_ids <= self.terminated and (
+                last_batch is None or (self.last is not None and self.last.lote >= last_batch))

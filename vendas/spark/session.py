@@ -10,6 +10,8 @@ import logging
 import os
 import re
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pyspark
@@ -126,7 +128,7 @@ def build_session(app_name: str, conf: dict[str, str] | None = None,
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
-        spark = builder.getOrCreate()
+        spark = _off_the_main_thread(builder.getOrCreate)
     except Exception as error:  # the JVM did not start: pyspark raises a bare RuntimeError
         raise UserError(
             "O Spark não iniciou. Se a mensagem acima fala em resolver dependências, o conector "
@@ -138,6 +140,29 @@ def build_session(app_name: str, conf: dict[str, str] | None = None,
     if resolve_connector and "spark.jars.packages" in settings:
         _remember_resolved_jars(spark.sparkContext.getConf().get("spark.jars", ""))
     return spark
+
+
+def _off_the_main_thread(create: Callable[[], SparkSession]) -> SparkSession:
+    """Create the session on another thread and wait for it.
+
+    A SparkContext created on the main thread installs PySpark's SIGINT handler, which
+    cancels jobs from inside the signal handler, re-entering py4j (a wall of tracebacks on a
+    Ctrl-C while Spark starts); the entry points keep their own (vendas.signals).
+    """
+    result: list[SparkSession | BaseException] = []
+
+    def run() -> None:
+        try:
+            result.append(create())
+        except BaseException as error:  # noqa: BLE001 - handed to the caller as it is
+            result.append(error)
+
+    thread = threading.Thread(target=run, name="sessao-spark", daemon=True)
+    thread.start()
+    thread.join()
+    if isinstance(result[0], BaseException):
+        raise result[0]
+    return result[0]
 
 
 def _resolved_jars_file() -> Path:
