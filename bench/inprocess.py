@@ -1,9 +1,11 @@
 """Draining the same orders inside one warm Spark session, the in-process strategies:
 
-  kafka    the consumer's own queries (vendas.consumer.start: totals and dead letters,
-           available-now, a fresh checkpoint) over Spark's Kafka source;
-  arquivo  the same queries over the JSON lines, mapped to the Kafka source's columns;
-  simples  the plain query (bench.plain_query) over the JSON lines.
+  kafka             the consumer's own queries (vendas.consumer.start: totals and dead
+                    letters, available-now, a fresh checkpoint) over Spark's Kafka source;
+  arquivo           the same queries over the JSON lines, mapped to the Kafka source's columns;
+  simples           the plain query (bench.plain_query) on the same topic, with the same
+                    Kafka source options and batch size;
+  simples-arquivos  the plain query over the JSON lines.
 
 Every drain must end with the generated orders' totals, to the cent, or the run fails.
 """
@@ -29,12 +31,12 @@ from bench.metrics import (
     state_figures,
     stopwatch,
 )
-from bench.orders import LoadedOrders, ProductTable, check_totals
+from bench.orders import LoadedOrders, ShownTotals, check_shown, check_totals
 from vendas.consumer.app import ConsumerOptions, start
-from vendas.pipeline.totals import Totals
 
-KAFKA, FILES, PLAIN = "kafka", "arquivo", "simples"
-LABELS = {KAFKA: "nosso, Kafka", FILES: "nosso, arquivos", PLAIN: "consulta simples"}
+KAFKA, FILES, PLAIN, PLAIN_FILES = "kafka", "arquivo", "simples", "simples-arquivos"
+LABELS = {KAFKA: "nosso, Kafka", FILES: "nosso, arquivos", PLAIN: "simples, Kafka",
+          PLAIN_FILES: "simples, arquivos"}
 FILE_TOPIC = "arquivos"
 
 
@@ -46,6 +48,8 @@ class DrainSettings:
     kafka_options: dict[str, str] = field(
         default_factory=lambda: dict(ConsumerOptions().kafka_options))
     lines_per_file: int = 10_000
+    # the plain query's Kafka source options (None: the same as ours)
+    plain_kafka_options: dict[str, str] | None = None
 
     @property
     def files_per_trigger(self) -> int | None:
@@ -64,11 +68,6 @@ class Drain:
     python_peak: int
     state: StateFigures = field(default_factory=dict)
     load: float = 0.0  # the machine's 1-minute load average at the end
-
-
-def totals_table(totals: Totals) -> ProductTable:
-    """vendas.report.Totals -> {produto: (quantidade_total, valor_total)}."""
-    return {p.produto: (p.quantidade_total, p.valor_total) for p in totals.produtos}
 
 
 def file_records(spark: SparkSession, directory: Path, max_files: int | None) -> DataFrame:
@@ -114,8 +113,8 @@ def drain(spark: SparkSession, source: str, loaded: LoadedOrders, work: Path,
 
 def _drain(spark: SparkSession, source: str, loaded: LoadedOrders, checkpoint: Path,
            bootstrap: str, settings: DrainSettings) -> Drain:
-    if source == PLAIN:
-        return _drain_plain(spark, loaded, checkpoint, settings)
+    if source in (PLAIN, PLAIN_FILES):
+        return _drain_plain(spark, source, loaded, checkpoint, bootstrap, settings)
     if source == FILES and loaded.jsonl_dir is None:
         raise BenchmarkError("os pedidos não foram gravados em arquivos")
     if loaded.topic is None:
@@ -130,25 +129,32 @@ def _drain(spark: SparkSession, source: str, loaded: LoadedOrders, checkpoint: P
     failures = [q.exception() for q in running.queries if q.exception() is not None]
     if failures:
         raise BenchmarkError(f"{LABELS[source]}: a consulta falhou: {failures[0]}")
-    totals = running.batches.totals
-    check_totals(LABELS[source], loaded, totals_table(totals), totals.pedidos,
-                 totals.total_rejeitadas)
+    check_shown(LABELS[source], loaded, ShownTotals.of(running.batches.totals))
     progress = running.queries[0].recentProgress
     return Drain(source, Timing(loaded.orders, clock.seconds), batches_with_input(progress),
                  memory.jvm, memory.python, state_figures(progress), load_average())
 
 
-def _drain_plain(spark: SparkSession, loaded: LoadedOrders, checkpoint: Path,
-                 settings: DrainSettings) -> Drain:
-    if loaded.jsonl_dir is None:
+def _drain_plain(spark: SparkSession, source: str, loaded: LoadedOrders, checkpoint: Path,
+                 bootstrap: str, settings: DrainSettings) -> Drain:
+    if source == PLAIN_FILES and loaded.jsonl_dir is None:
         raise BenchmarkError("os pedidos não foram gravados em arquivos")
+    if source == PLAIN and loaded.topic is None:
+        raise BenchmarkError("os pedidos não foram enviados a um tópico")
     with peak_memory(spark) as memory, stopwatch() as clock:
-        query, sink = plain_query.start(spark, str(loaded.jsonl_dir), str(checkpoint),
-                                        settings.files_per_trigger)
+        lines = (plain_query.kafka_lines(spark, bootstrap, loaded.topic,
+                                         settings.max_offsets_per_trigger,
+                                         settings.kafka_options
+                                         if settings.plain_kafka_options is None
+                                         else settings.plain_kafka_options)
+                 if source == PLAIN else
+                 plain_query.file_lines(spark, str(loaded.jsonl_dir),
+                                        settings.files_per_trigger))
+        query, sink = plain_query.start(lines, str(checkpoint))
         query.awaitTermination()
     if query.exception() is not None:
-        raise BenchmarkError(f"{LABELS[PLAIN]}: a consulta falhou: {query.exception()}")
-    check_totals(LABELS[PLAIN], loaded, sink.table())
+        raise BenchmarkError(f"{LABELS[source]}: a consulta falhou: {query.exception()}")
+    check_totals(LABELS[source], loaded, sink.table())
     progress = query.recentProgress
-    return Drain(PLAIN, Timing(loaded.orders, clock.seconds), batches_with_input(progress),
+    return Drain(source, Timing(loaded.orders, clock.seconds), batches_with_input(progress),
                  memory.jvm, memory.python, state_figures(progress), load_average())

@@ -43,7 +43,7 @@ from bench.errors import BenchmarkError
 from bench.machine import MachineInfo, load_average, machine_line
 from bench.metrics import Progress, median, offsets_of, percentile
 from bench.results import REPO_ROOT, Row, write_results
-from bench.runner import bench_parser, parse_sized, run_with_spark
+from bench.runner import bench_parser, mute_console, parse_sized, run_with_spark
 from bench.topics import create_topic, drop_topics, new_topic_name
 from vendas.cli import non_negative_float, positive_float, positive_int
 from vendas.consumer.app import ConsumerOptions, start
@@ -182,7 +182,7 @@ def run_trigger(spark: SparkSession, args: argparse.Namespace, trigger: float, w
         starting_offsets="earliest",
     )
     running = start(spark, options)
-    running.printer.out = lambda text: None  # the table is still built each batch, not shown
+    mute_console(running)
     totals_query = running.queries[0]
     try:
         for query in running.queries:

@@ -70,20 +70,22 @@ def broker_version_label(version: tuple[int, ...]) -> str:
     return major_minor
 
 
-def machine_info(bootstrap: str) -> MachineInfo:
-    """Cores, memory, CPU and the versions that matter, as labels for the results."""
-    return {
+def machine_info(bootstrap: str | None) -> MachineInfo:
+    """Cores, memory, CPU and the versions that matter, as labels for the results (the
+    broker's only for a benchmark that uses one)."""
+    info = {
         "nucleos": str(os.cpu_count()),
         "ram_gib": fmt_float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "cpu": _cpu_model(),
         "java": _java_version(),
         "pyspark": pyspark.__version__,
-        "kafka": _kafka_version(bootstrap),
-        "kafka_python": kafka.__version__,
+        "kafka": _kafka_version(bootstrap) if bootstrap else "",
+        "kafka_python": kafka.__version__ if bootstrap else "",
         "python": platform.python_version(),
         "data": datetime.now().strftime("%Y-%m-%d %H:%M"),
         "carga_1min_no_inicio": fmt_float(load_average(), 2),
     }
+    return {key: value for key, value in info.items() if value}
 
 
 def load_average() -> float:
@@ -95,6 +97,7 @@ def load_average() -> float:
 
 
 def machine_line(info: MachineInfo) -> str:
+    kafka_version = f", Kafka {info['kafka']}" if "kafka" in info else ""
     return (f"{info['nucleos']} núcleos, {info['ram_gib']} GiB de RAM, {info['cpu']}; "
-            f"Java {info['java']}, pyspark {info['pyspark']}, Kafka {info['kafka']}, "
+            f"Java {info['java']}, pyspark {info['pyspark']}{kafka_version}, "
             f"Python {info['python']}; carga no início {info['carga_1min_no_inicio']}")

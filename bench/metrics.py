@@ -18,7 +18,8 @@ from pyspark.sql import SparkSession
 
 # Names of the stateful operators in streaming progress, as the output calls them.
 STATE_LABELS = {
-    "dedupeWithinWatermark": "deduplicação (id_ordem)",
+    "transformWithStateExec": "deduplicação (id_ordem)",
+    "dedupeWithinWatermark": "deduplicação por janela (id_ordem)",
     "stateStoreSave": "totais por produto",
 }
 

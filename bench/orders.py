@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from bench.errors import BenchmarkError
 from bench.topics import create_topic
+from vendas.pipeline.totals import ProductTotal, Totals, rank
 from vendas.producer.generator import OrderGenerator, make_clock
 from vendas.producer.orders import Order
 from vendas.producer.sender import create_producer, send_orders
@@ -44,6 +45,19 @@ class ExpectedTotals:
     def as_table(self) -> ProductTable:
         return {name: (q, Decimal(self.cents[name]).scaleb(-2))
                 for name, q in self.quantities.items()}
+
+    def ranked(self) -> list[ProductTotal]:
+        """Every product, in the order the consumer ranks them (vendas.pipeline.totals)."""
+        return sorted((ProductTotal(name, q, value) for name, (q, value)
+                       in self.as_table().items()), key=rank)
+
+    @property
+    def quantity(self) -> int:
+        return sum(self.quantities.values())
+
+    @property
+    def value(self) -> Decimal:
+        return Decimal(sum(self.cents.values())).scaleb(-2)
 
 
 def order_stream(n: int, seed: int, rate_for_clock: float = 1000.0) -> Iterator[Order]:
@@ -152,4 +166,45 @@ def check_totals(label: str, loaded: LoadedOrders, table: ProductTable,
     if table != expected:
         wrong = sorted(set(table.items()) ^ set(expected.items()))[:3]
         raise BenchmarkError(f"{label}: os totais por produto diferem dos pedidos gerados "
+                             f"(por exemplo: {wrong})")
+
+
+@dataclass(frozen=True)
+class ShownTotals:
+    """What the consumer shows of its totals: the top products, in order, and the counts
+    over all of them (the driver keeps no more: vendas.pipeline.totals)."""
+
+    top: list[ProductTotal]
+    products: int
+    quantity: int
+    value: Decimal
+    counted: int
+    rejected: int
+    duplicates: int = 0
+
+    @classmethod
+    def of(cls, totals: Totals) -> ShownTotals:
+        return cls(list(totals.produtos), totals.total_produtos, totals.quantidade_total,
+                   totals.valor_total, totals.pedidos, totals.total_rejeitadas,
+                   totals.duplicadas)
+
+
+def check_shown(label: str, loaded: LoadedOrders, shown: ShownTotals) -> None:
+    """A consumer's run counts only if its top products are exactly the generated orders'
+    top, in order and to the cent, and its counts (products, orders, quantity and value
+    over every product) are the generated orders' (nothing rejected, nothing repeated)."""
+    expected = loaded.expected
+    wanted = (len(expected.quantities), loaded.orders, expected.quantity, expected.value, 0, 0)
+    got = (shown.products, shown.counted, shown.quantity, shown.value, shown.rejected,
+           shown.duplicates)
+    if got != wanted:
+        raise BenchmarkError(
+            f"{label}: produtos, pedidos, quantidade, valor, rejeitadas e repetidas "
+            f"{got}; esperava {wanted}")
+    if not shown.top:
+        raise BenchmarkError(f"{label}: nenhum produto mostrado")
+    top = expected.ranked()[:len(shown.top)]
+    if shown.top != top:
+        wrong = [(s, e) for s, e in zip(shown.top, top) if s != e][:2]
+        raise BenchmarkError(f"{label}: os produtos do topo diferem dos pedidos gerados "
                              f"(por exemplo: {wrong})")

@@ -1,15 +1,19 @@
-"""Consulta simples de referência: from_json, explode e groupBy sobre os pedidos em JSON lines.
+"""Consulta simples de referência: from_json, explode e groupBy sobre os pedidos do tópico Kafka.
 
-Uso: spark-submit [--packages ...] bench/plain_query.py --input DIR --checkpoint DIR
-                  [--max-files-per-trigger N] [--conf CHAVE=VALOR]
+Uso: spark-submit --packages <conector> bench/plain_query.py --bootstrap-servers HOST:PORTA
+                  --topic TÓPICO --checkpoint DIR [--max-offsets-per-trigger N]
+                  [--kafka-option CHAVE=VALOR] [--conf CHAVE=VALOR]
+     spark-submit bench/plain_query.py --input DIR --checkpoint DIR [--max-files-per-trigger N]
      (or python bench/plain_query.py ...; bench.consumer imports start() for its
      in-process runs)
 
 The reference bench.consumer measures the consumer against: what a Spark user writes for
-the job with nothing else -- Spark's file source over the orders as JSON lines, from_json
-with the canonical message's fixed schema, explode of the products, groupBy(produto), sum
-of the quantity and of quantity x unit price (as decimals), trigger availableNow, the
-result collected by a foreachBatch sink. No validation, no de-duplication, no dead letters.
+the same job with nothing else, submitted the same way as the consumer -- Spark's Kafka
+source on the same topic (or, as a second reference, Spark's file source over the same
+orders as JSON lines), from_json with the canonical message's fixed schema, explode of the
+products, groupBy(produto), sum of the quantity and of quantity x unit price (as
+decimals), trigger availableNow, the result collected by a foreachBatch sink. No
+validation, no de-duplication, no dead letters.
 
 It imports nothing from the project, only pyspark and the standard library: a baseline
 that shares the code under test cannot see that code's cost (and spark-submit runs it as a
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from decimal import Decimal
 
 from pyspark.sql import DataFrame, Row, SparkSession
@@ -48,6 +53,7 @@ ORDER_SCHEMA = StructType([
     StructField("data_hora", StringType()),
 ])
 RESULT_HEADER = "totais:"
+QUERY_NAME = "consulta_simples"
 
 
 def plain_totals(lines: DataFrame) -> DataFrame:
@@ -68,6 +74,30 @@ def plain_totals(lines: DataFrame) -> DataFrame:
     )
 
 
+def kafka_lines(spark: SparkSession, bootstrap: str, topic: str,
+                max_offsets_per_trigger: int | None = None,
+                options: Mapping[str, str] | None = None) -> DataFrame:
+    """The topic's message values as text, the way Spark's Kafka guide reads them."""
+    reader = (spark.readStream.format("kafka")
+              .option("kafka.bootstrap.servers", bootstrap)
+              .option("subscribe", topic)
+              .option("startingOffsets", "earliest"))
+    if max_offsets_per_trigger:
+        reader = reader.option("maxOffsetsPerTrigger", str(max_offsets_per_trigger))
+    for key, value in (options or {}).items():
+        reader = reader.option(key, value)
+    return reader.load().selectExpr("CAST(value AS STRING) AS value")
+
+
+def file_lines(spark: SparkSession, input_dir: str,
+               max_files_per_trigger: int | None = None) -> DataFrame:
+    """The JSON lines files in `input_dir`, one `value` per line."""
+    reader = spark.readStream.format("text")
+    if max_files_per_trigger:
+        reader = reader.option("maxFilesPerTrigger", str(max_files_per_trigger))
+    return reader.load(input_dir)
+
+
 class LastResult:
     """foreachBatch sink: keeps the latest complete result (the totals so far)."""
 
@@ -81,15 +111,11 @@ class LastResult:
         return {r["produto"]: (int(r["quantidade_total"]), r["valor_total"]) for r in self.rows}
 
 
-def start(spark: SparkSession, input_dir: str, checkpoint: str,
-          max_files_per_trigger: int | None = None) -> tuple[StreamingQuery, LastResult]:
-    """Start the plain query over the JSON lines in `input_dir`; the caller waits on it."""
-    reader = spark.readStream.format("text")
-    if max_files_per_trigger:
-        reader = reader.option("maxFilesPerTrigger", str(max_files_per_trigger))
+def start(lines: DataFrame, checkpoint: str) -> tuple[StreamingQuery, LastResult]:
+    """Start the plain query over `lines` (kafka_lines or file_lines); the caller waits."""
     sink = LastResult()
     query = (
-        plain_totals(reader.load(input_dir)).writeStream.queryName("consulta_simples")
+        plain_totals(lines).writeStream.queryName(QUERY_NAME)
         .outputMode("complete")
         .foreachBatch(sink)
         .option("checkpointLocation", checkpoint)
@@ -120,7 +146,7 @@ def parse_result(output: str) -> dict[str, tuple[int, Decimal]]:
     return table
 
 
-def conf_pair(text: str) -> tuple[str, str]:
+def key_value(text: str) -> tuple[str, str]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"use a forma CHAVE=VALOR: {text!r}")
@@ -130,11 +156,19 @@ def conf_pair(text: str) -> tuple[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/plain_query.py",
                                      description=__doc__.split("\n")[0])
-    parser.add_argument("--input", required=True, help="diretório dos arquivos JSON lines")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--topic", help="tópico Kafka dos pedidos")
+    source.add_argument("--input", help="diretório dos arquivos JSON lines")
+    parser.add_argument("--bootstrap-servers", default="localhost:9092",
+                        help="endereço do Kafka (padrão: %(default)s)")
     parser.add_argument("--checkpoint", required=True, help="diretório do checkpoint (novo)")
+    parser.add_argument("--max-offsets-per-trigger", type=int, default=None,
+                        help="mensagens por lote (padrão: o do Spark, tudo num lote)")
     parser.add_argument("--max-files-per-trigger", type=int, default=None,
                         help="arquivos por lote (padrão: todos num lote)")
-    parser.add_argument("--conf", type=conf_pair, action="append", default=[],
+    parser.add_argument("--kafka-option", type=key_value, action="append", default=[],
+                        metavar="CHAVE=VALOR", help="opção da fonte Kafka (pode repetir)")
+    parser.add_argument("--conf", type=key_value, action="append", default=[],
                         metavar="CHAVE=VALOR", help="configuração do Spark (pode repetir)")
     args = parser.parse_args(argv)
     builder = SparkSession.builder.appName("consulta-simples")
@@ -143,7 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     try:
-        query, sink = start(spark, args.input, args.checkpoint, args.max_files_per_trigger)
+        lines = (kafka_lines(spark, args.bootstrap_servers, args.topic,
+                             args.max_offsets_per_trigger, dict(args.kafka_option))
+                 if args.topic else
+                 file_lines(spark, args.input, args.max_files_per_trigger))
+        query, sink = start(lines, args.checkpoint)
         query.awaitTermination()
         if query.exception() is not None:
             print(f"a consulta simples falhou: {query.exception()}", file=sys.stderr)

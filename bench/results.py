@@ -35,10 +35,10 @@ def state_text(state: StateFigures) -> str:
 
 def write_results(out: Path, name: str, rows: Sequence[Row], machine: MachineInfo,
                   summary: Mapping[str, Cell] | None = None,
-                  figure: Figure | None = None) -> list[Path]:
+                  figure: Figure | None = None, quiet: bool = False) -> list[Path]:
     """Write `name`.csv (one row per measurement, after `# chave: valor` lines describing
     the machine), `name`.json (machine, summary, rows) and, if given, `name`.png; print
-    and return their paths."""
+    (unless `quiet`) and return their paths."""
     out.mkdir(parents=True, exist_ok=True)
     csv_path, json_path = out / f"{name}.csv", out / f"{name}.json"
     fields: list[str] = []
@@ -57,7 +57,8 @@ def write_results(out: Path, name: str, rows: Sequence[Row], machine: MachineInf
         png_path = out / f"{name}.png"
         save_chart(figure, machine, png_path)
         paths.append(png_path)
-    print(f"\nresultados: {', '.join(str(p) for p in paths)}")
+    if not quiet:
+        print(f"\nresultados: {', '.join(str(p) for p in paths)}")
     return paths
 
 

@@ -19,10 +19,12 @@ from bench.machine import MachineInfo, machine_info
 from bench.results import RESULTS_DIR
 from bench.topics import drop_topics
 from vendas.cli import PortugueseArgumentParser, key_value
+from vendas.consumer.app import RunningConsumer
 from vendas.contract import DEFAULT_BOOTSTRAP_SERVERS
 from vendas.errors import UserError
 from vendas.kafka.admin import wait_for_broker
 from vendas.logs import setup_logging
+from vendas.outputs.console import TotalsPrinter
 from vendas.spark.session import build_session
 
 log = logging.getLogger("bench")
@@ -33,16 +35,17 @@ Measure = Callable[[list[str]], int]
 SparkMeasure = Callable[[SparkSession, MachineInfo, Path, list[str]], int]
 
 
-def bench_parser(prog: str, doc: str, quick_help: str, spark: bool = True
-                 ) -> PortugueseArgumentParser:
-    """A parser with the flags every benchmark has: -b, --seed, --quick (what it does:
-    `quick_help`), --out, and for Spark --conf, -v; its description is the first line of
-    the benchmark's docstring. Parse with parse_sized()."""
+def bench_parser(prog: str, doc: str, quick_help: str, spark: bool = True,
+                 kafka: bool = True) -> PortugueseArgumentParser:
+    """A parser with the flags every benchmark has: -b and --seed (with `kafka`), --quick
+    (what it does: `quick_help`), --out, and for Spark --conf, -v; its description is the
+    first line of the benchmark's docstring. Parse with parse_sized()."""
     parser = PortugueseArgumentParser(prog=prog, description=doc.split("\n")[0])
-    parser.add_argument("-b", "--bootstrap-servers", default=DEFAULT_BOOTSTRAP_SERVERS,
-                        metavar="HOST:PORTA", help="endereço do Kafka (padrão: %(default)s)")
-    parser.add_argument("--seed", type=int, default=1,
-                        help="semente dos pedidos (padrão: %(default)s)")
+    if kafka:
+        parser.add_argument("-b", "--bootstrap-servers", default=DEFAULT_BOOTSTRAP_SERVERS,
+                            metavar="HOST:PORTA", help="endereço do Kafka (padrão: %(default)s)")
+        parser.add_argument("--seed", type=int, default=1,
+                            help="semente dos pedidos (padrão: %(default)s)")
     parser.add_argument("--quick", action="store_true",
                         help=f"tamanho de teste rápido ({quick_help})")
     parser.add_argument("--out", type=Path, default=RESULTS_DIR,
@@ -73,9 +76,9 @@ def quiet_logs() -> None:
     log.setLevel(logging.INFO)
 
 
-def run_guarded(bootstrap: str, measure: Measure) -> int:
-    """Run `measure` and drop the topics it noted, whatever happened. Exit code: measure's,
-    2 for an error the user can fix, 1 for a run that failed."""
+def run_guarded(bootstrap: str | None, measure: Measure) -> int:
+    """Run `measure` and drop the topics it noted (on `bootstrap`), whatever happened. Exit
+    code: measure's, 2 for an error the user can fix, 1 for a run that failed."""
     topics: list[str] = []
     try:
         return measure(topics)
@@ -86,7 +89,8 @@ def run_guarded(bootstrap: str, measure: Measure) -> int:
         print(f"FALHOU: {error}", file=sys.stderr)
         return 1
     finally:
-        drop_topics(bootstrap, topics)
+        if bootstrap is not None:
+            drop_topics(bootstrap, topics)
 
 
 @contextmanager
@@ -126,3 +130,11 @@ def run_with_spark(args: argparse.Namespace, app: str, conf: dict[str, str],
             return measure(spark, machine, work, topics)
 
     return run_guarded(args.bootstrap_servers, with_spark)
+
+
+def mute_console(running: RunningConsumer) -> None:
+    """The console table is still formatted after every batch (what the consumer costs),
+    but not printed over the benchmark's own lines."""
+    for sink in running.batches.sinks:
+        if isinstance(sink, TotalsPrinter):
+            sink.out = lambda text: None

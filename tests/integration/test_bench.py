@@ -64,16 +64,17 @@ def test_consumer_benchmark_compares_with_the_plain_query(kafka_bootstrap, tmp_p
                        timeout_s=900)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     out = result.stdout
-    # whole process: one cold run of each, both checked to the cent
+    # whole process: one cold run of each on the same topic, both checked to the cent
     assert re.search(r"nosso consumidor +execução 1: +[\d,]+ s", out)
     assert re.search(r"consulta simples +execução 1: +[\d,]+ s", out)
-    assert re.search(r"^  nosso relativo à consulta simples: [\d,]+ \(meta >= 0,8", out,
-                     re.MULTILINE)
-    # in process: the three strategies, and the ratios
-    for label in ("nosso, Kafka", "nosso, arquivos", "consulta simples"):
+    assert re.search(r"^  nosso relativo à consulta simples \(mesmo tópico, mediana dos pares\): "
+                     r"[\d,]+ \(meta >= 0,8", out, re.MULTILINE)
+    # in process: the four strategies, and the ratios
+    for label in ("nosso, Kafka", "nosso, arquivos", "simples, Kafka", "simples, arquivos"):
         assert re.search(rf"^  {label} +execução 1: +[\d.]+ pedidos/s \(", out, re.MULTILINE), label
-    assert re.search(r"nosso \(Kafka\) relativo à consulta simples: [\d,]+ \(meta >= 0,5", out)
-    assert "Kafka relativo a arquivos, nas nossas consultas:" in out
+    assert re.search(r"nosso \(Kafka\) relativo à consulta simples \(Kafka\): [\d,]+ "
+                     r"\(meta >= 0,5", out)
+    assert "Kafka relativo a arquivos:" in out
     assert "deduplicação (id_ordem): 2.000 linhas" in out
     assert re.search(r"^NOSSO RELATIVO À CONSULTA SIMPLES: processo inteiro [\d,]+ .*; "
                      r"no processo [\d,]+ ", out, re.MULTILINE)
@@ -83,15 +84,37 @@ def test_consumer_benchmark_compares_with_the_plain_query(kafka_bootstrap, tmp_p
     assert document["resumo"]["razao_no_processo"] > 0
     assert sorted((r["fase"], r["estrategia"]) for r in document["execucoes"]) == [
         ("interno", "arquivo"), ("interno", "kafka"), ("interno", "simples"),
-        ("processo", "nosso"), ("processo", "simples")]
+        ("interno", "simples-arquivos"), ("processo", "nosso"), ("processo", "simples")]
 
 
-def test_scaling_benchmark(kafka_bootstrap, tmp_path):
-    result = run_bench("scaling", kafka_bootstrap, "--quick", "--out", str(tmp_path))
+def test_throughput_benchmark(kafka_bootstrap, tmp_path):
+    result = run_bench("throughput", kafka_bootstrap, "--quick", "--out", str(tmp_path))
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert "µs/pedido" in result.stdout
     assert "deduplicação (id_ordem): 1.000 linhas" in result.stdout
-    assert_results(tmp_path, "scaling")
+    assert_results(tmp_path, "throughput")
+
+
+def test_scaling_benchmark_compares_each_batch_with_a_fresh_checkpoint(tmp_path):
+    # the consumer's own query fed by Spark's rate source: no Kafka
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.scaling", "--quick", "--out", str(tmp_path),
+         "--work-dir", str(tmp_path)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=540, env=cli_env(), check=False)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    out = result.stdout
+    assert re.search(r"^  2\.000 produtos no estado: lote de 500 pedidos [\d,]+x \(meta <= 1,25",
+                     out, re.MULTILINE)
+    assert re.search(r"^  [\d.]+ ids no estado: lote de 200 pedidos [\d,]+x \(meta <= 1,25",
+                     out, re.MULTILINE)
+    # every checkpoint ends with the totals of the orders it read, to the cent
+    assert out.count("totais conferidos ao centavo") == 2
+    document = assert_results(tmp_path, "scaling")
+    assert document["resumo"]["produtos_2000_razao"] > 0
+    phases = {(r["serie"], r["estado"], r["fase"]) for r in document["execucoes"]}
+    assert {("produtos", "novo", "medido"), ("produtos", "cheio", "medido"),
+            ("produtos", "cheio", "carga"), ("ids", "novo", "medido"),
+            ("ids", "cheio", "medido")} <= phases
 
 
 def test_latency_benchmark_prints_percentiles(kafka_bootstrap, tmp_path):
