@@ -1,9 +1,10 @@
 """The project's Java classes (jvm/src/vendas/), on their own: built by `make jvm`.
 
 CanonicalOrder, called from SQL on message bytes: it vouches for plain canonical orders
-only, with exact cents. OrderDeduplicator, in a streaming query over files (one
-micro-batch per file): duplicates flagged within and across batches and across a restart,
-rejected records never stored, ids forgotten once the window has passed.
+only, with exact cents. SingleJsonValue: one JSON value, nothing after it but blanks.
+OrderDeduplicator, in a streaming query over files (one micro-batch per file): duplicates
+flagged within and across batches and across a restart, rejected records never stored,
+ids forgotten once the window has passed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tests.support.corpus import CANONICAL, variant
 from tests.support.kafka_records import as_bytes
 from tests.support.waiting import wait_until
 from vendas.pipeline import fast_path
+from vendas.pipeline.rules import SINGLE_JSON_VALUE
 from vendas.pipeline.transforms import deduplicate_orders, parse_orders
 from vendas.spark import jvm
 
@@ -53,7 +55,20 @@ def test_the_jar_is_built_and_holds_both_classes():
 
     with zipfile.ZipFile(jvm.require_jar()) as jar:
         names = set(jar.namelist())
-    assert {"vendas/CanonicalOrder.class", "vendas/OrderDeduplicator.class"} <= names
+    assert {"vendas/CanonicalOrder.class", "vendas/OrderDeduplicator.class",
+            "vendas/SingleJsonValue.class"} <= names
+
+
+@pytest.mark.parametrize(("text", "single"), [
+    ('{"a": [1, {"b": 2}]}', True), ("  42 \r\n\t", True), ('"x"', True), ("null", True),
+    ('{"a": 1} lixo', False), ('{"a": 1}{"a": 2}', False), ('{"a": 1}] [', False),
+    ("[1] ]", False), ("", False), ("   ", False), ('{"a": ', False), ("isto", False),
+    (None, None),
+])
+def test_single_json_value_refuses_anything_after_the_first_value(spark, text, single):
+    jvm.register_function(spark, SINGLE_JSON_VALUE, "SingleJsonValue", "boolean")
+    frame = spark.createDataFrame([(text,)], "t string")
+    assert frame.selectExpr(f"{SINGLE_JSON_VALUE}(t)").first()[0] is single
 
 
 def test_canonical_order_is_read_with_exact_cents(spark):

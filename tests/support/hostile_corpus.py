@@ -115,6 +115,16 @@ HOSTILE: list[Hostile] = [
           encode(_order("chave_repetida_no_mapa")).replace(b'{"Mouse": 2',
                                                            b'{"Mouse": 2, "Mouse": 2'),
           "json_invalido"),
+    # try_parse_json reads the first value and ignores the rest: SingleJsonValue refuses it
+    _case("texto_depois_do_json", encode(_order("texto_depois_do_json")) + b" lixo",
+          "json_invalido"),
+    _case("dois_pedidos_numa_mensagem",
+          encode(_order("dois_pedidos_numa_mensagem")) + b"\n"
+          + encode(_order("dois_pedidos_numa_mensagem_2")), "json_invalido"),
+    _case("lista_fechada_e_texto", encode(_order("lista_fechada_e_texto")) + b"] [",
+          "json_invalido"),
+    _case("espacos_depois_do_json", encode(_order("espacos_depois_do_json")) + b" \r\n\t ",
+          None),
     _case("bom_antes_do_json", "\ufeff".encode() + encode(_order("bom_antes_do_json")), None),
     _case("sem_chave_kafka", _order("sem_chave_kafka"), None, key=None),
     _case("mensagem_900kb", _order("mensagem_900kb", observacao="x" * 900_000), None),

@@ -23,7 +23,6 @@ from vendas.pipeline.rules import (
 from vendas.spark import jvm
 
 FUNCTION = "vendas_pedido_canonico"
-CLASS_NAME = f"{jvm.PACKAGE}.CanonicalOrder"
 RESULT_TYPE = ("struct<id:string,produtos:array<string>,quantidades:array<int>,"
                "valores:array<decimal(18,2)>,data:string>")
 # Orders with more items than this go to the VARIANT path: the producer's largest order
@@ -56,6 +55,4 @@ def fast_item_fields() -> dict[str, str]:
 
 def register(spark: SparkSession) -> None:
     """Make the Java function callable from SQL in this session."""
-    if not spark.catalog.functionExists(FUNCTION):
-        jvm.add_to_session(spark)
-        spark.udf.registerJavaFunction(FUNCTION, CLASS_NAME, RESULT_TYPE)
+    jvm.register_function(spark, FUNCTION, "CanonicalOrder", RESULT_TYPE)

@@ -105,6 +105,10 @@ def _price_in_map(entry: str) -> str:
     return f"CASE WHEN {_present(entry)} THEN {entry} END"
 
 
+# A Java function (jvm/src/vendas/SingleJsonValue.java): try_parse_json reads the first JSON
+# value of a text and ignores what follows it ('{...} lixo' would parse).
+SINGLE_JSON_VALUE = "vendas_um_valor_json"
+
 # Canonical and seed A: a list of names; seed B: a list of item objects.
 _NAMES_SHAPE = "forall(_list, e -> schema_of_variant(e) = 'STRING')"
 _ITEMS_SHAPE = "forall(_list, e -> schema_of_variant(e) LIKE 'OBJECT<%')"
@@ -122,7 +126,7 @@ FACT_STAGES: list[dict[str, str]] = [
         "_body": f"CASE WHEN _slow THEN "
                  f"CASE WHEN startswith(_text, '{BOM}') THEN substr(_text, 2) ELSE _text END END",
     },
-    {"_json": "try_parse_json(_body)"},
+    {"_json": f"CASE WHEN {SINGLE_JSON_VALUE}(_body) THEN try_parse_json(_body) END"},
     {
         "_id": _field(c.ID_ORDEM),
         "_list": f"try_variant_get(_json, '$.{c.PRODUTOS_COMPRADOS}', 'array<variant>')",
@@ -180,7 +184,7 @@ RULES: tuple[Rule, ...] = (
     Rule("utf8_invalido", "bytes que não são UTF-8 válido", "NOT is_valid_utf8(_text)"),
     Rule("json_invalido",
          "texto que não é JSON válido (ou com chaves repetidas, NaN/Infinity, "
-         "aninhamento profundo demais)",
+         "aninhamento profundo demais, algo depois do JSON)",
          "_json IS NULL"),
     Rule("nao_e_objeto", "JSON que não é um objeto",
          "NOT (TRIM(LEADING ' \t\r\n' FROM _body) LIKE '{%')"),

@@ -24,6 +24,7 @@ from vendas.pipeline.rules import (
     ITEM_TYPE,
     MONEY,
     REASONS,
+    SINGLE_JSON_VALUE,
     reason_expr,
 )
 from vendas.pipeline.totals import NEW_PRODUCTS
@@ -85,6 +86,7 @@ def vouched_by_fast_path(records: DataFrame) -> DataFrame:
 def _with_facts(records: DataFrame, fast: bool) -> DataFrame:
     """The source columns plus the fast path's columns and the VARIANT facts."""
     frame = records.select(*SOURCE_COLUMNS)
+    jvm.register_function(records.sparkSession, SINGLE_JSON_VALUE, "SingleJsonValue", "boolean")
     if fast:
         fast_path.register(records.sparkSession)
         for stage in fast_path.fast_stages("value"):

@@ -37,6 +37,14 @@ def add_to_session(spark: SparkSession) -> None:
         spark.conf.set(_ADDED, jar)
 
 
+def register_function(spark: SparkSession, name: str, class_name: str,
+                      result_type: str) -> None:
+    """Make the jar's UDF class `class_name` callable from SQL as `name`, once per session."""
+    if not spark.catalog.functionExists(name):
+        add_to_session(spark)
+        spark.udf.registerJavaFunction(name, f"{PACKAGE}.{class_name}", result_type)
+
+
 def jvm_class(spark: SparkSession, name: str) -> JavaClass:
     """A class of the jar, through py4j.
 
