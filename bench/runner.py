@@ -59,6 +59,17 @@ def bench_parser(prog: str, doc: str, quick_help: str, spark: bool = True,
     return parser
 
 
+def int_list(text: str) -> list[int]:
+    """A flag's comma-separated positive integers ("100000,1e6")."""
+    try:
+        values = [int(float(v)) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"lista de inteiros inválida: {text!r}") from None
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"use inteiros positivos separados por vírgula: {text!r}")
+    return values
+
+
 def parse_sized(parser: argparse.ArgumentParser, argv: list[str] | None,
                 quick: Mapping[str, object], full: Mapping[str, object]) -> argparse.Namespace:
     """Parse; every size option left unset (None) takes its --quick or its full value."""

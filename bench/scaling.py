@@ -55,6 +55,7 @@ from bench.metrics import median
 from bench.results import Row, fmt_mib, write_results
 from bench.runner import (
     bench_parser,
+    int_list,
     parse_sized,
     quiet_logs,
     run_guarded,
@@ -539,16 +540,6 @@ def chart(all_series: list[Series]) -> Figure:
 
 
 # --- main ----------------------------------------------------------------------------------
-
-def int_list(text: str) -> list[int]:
-    try:
-        values = [int(float(v)) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"lista de inteiros inválida: {text!r}") from None
-    if not values or any(v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(f"use inteiros positivos separados por vírgula: {text!r}")
-    return values
-
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = bench_parser("python -m bench.scaling", __doc__,

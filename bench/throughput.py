@@ -27,7 +27,7 @@ from bench.machine import MachineInfo, machine_line
 from bench.metrics import STATE_LABELS, median
 from bench.orders import LoadedOrders, load_orders
 from bench.results import Row, millions_axis, state_text, thousands_axis, write_results
-from bench.runner import bench_parser, parse_sized, run_with_spark
+from bench.runner import bench_parser, int_list, parse_sized, run_with_spark
 from bench.topics import drop_topics, new_topic_name
 from vendas.cli import positive_int
 from vendas.formatting import fmt_float, fmt_int
@@ -37,16 +37,6 @@ QUICK = {"partitions": [1], "partition_orders": 500, "orders": [1_000], "warmup_
          "repeat": 1}
 FULL = {"partitions": [1, 2, 4], "partition_orders": 1_000_000,
         "orders": [100_000, 1_000_000, 3_000_000], "warmup_orders": 50_000, "repeat": 2}
-
-
-def int_list(text: str) -> list[int]:
-    try:
-        values = [int(float(v)) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"lista de inteiros inválida: {text!r}") from None
-    if not values or any(v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(f"use inteiros positivos separados por vírgula: {text!r}")
-    return values
 
 
 def load(args: argparse.Namespace, n: int, partitions: int, topics: list[str]) -> LoadedOrders:
