@@ -43,3 +43,8 @@ HEADER_OFFSET = "offset"
 LEDGER_PRODUCT = "produto"
 LEDGER_REJECTION = "rejeicao"
 LEDGER_DUPLICATE = "duplicada"
+
+# PostgreSQL text cannot hold NUL: a product name keeps U+2400 in its place, from the
+# running totals on (state, console, database, dashboard alike), so that "a\0b" and "a␀b"
+# are one product everywhere instead of two in the state and one row in the database.
+NUL_STAND_IN = "\u2400"

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from tests.support.kafka_records import as_bytes
+from vendas.contract import NUL_STAND_IN
 
 CANONICAL: dict[str, Any] = {
     "id_ordem": "3f2b8c9e-1d4a-4e6b-9a7c-5b2d1e0f9a8b",
@@ -184,7 +185,8 @@ WINDOWED_TOTALS: dict[tuple[str, str], tuple[int, Decimal]] = {
 }
 
 def expected_totals(messages: list[dict[str, Any]]) -> dict[str, tuple[int, Decimal | None]]:
-    """Per product: (quantity, value or None when no message gave a unit price).
+    """Per product, named as the consumer keeps it (NUL_STAND_IN for NUL): (quantity, value
+    or None when no message gave a unit price).
 
     Computed here independently of the consumer: plain Python over the decoded messages,
     each id_ordem counted once.
@@ -196,7 +198,8 @@ def expected_totals(messages: list[dict[str, Any]]) -> dict[str, tuple[int, Deci
         if message["id_ordem"] in seen:
             continue
         seen.add(message["id_ordem"])
-        for name, qty, price in items_of(message):
+        for raw_name, qty, price in items_of(message):
+            name = raw_name.replace("\x00", NUL_STAND_IN)
             quantity[name] += qty
             if price is None:
                 value.setdefault(name, None)

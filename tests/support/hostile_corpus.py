@@ -91,8 +91,9 @@ def _many_items(n: int) -> dict[str, Any]:
 
 LONG_NAME = "Produto " + "x" * (MAX_NAME_LENGTH - 8)  # exactly the limit
 TOO_LONG_NAME = LONG_NAME + "y"
+# "nul\u2400byte" is the name the consumer keeps for "nul\u0000byte": one product, not two
 CONTROL_NAMES = ["\u001b[2J\u001b[31mVermelho\u001b[0m", "linha\nquebrada", "nul\u0000byte",
-                 "volta\rcarro"]
+                 "volta\rcarro", "nul\u2400byte"]
 DEPTH = 300_000
 
 

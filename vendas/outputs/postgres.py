@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg.types.json import Jsonb
 
+from vendas.contract import NUL_STAND_IN
 from vendas.errors import DatabaseUnavailable, UserError
 from vendas.pipeline.totals import Totals
 from vendas.terminal import visible
@@ -650,10 +651,11 @@ def _upsert_products(conn: psycopg.Connection, products: Iterable[ProductRow],
 
 
 def db_text(text: str) -> str:
-    """`text` as PostgreSQL can store it: a text value cannot hold NUL (shown as U+2400 instead)
-    nor lone surrogates (U+FFFD). Every other character is kept as sent."""
+    """`text` as PostgreSQL can store it: a text value cannot hold NUL (NUL_STAND_IN instead;
+    product names already come so) nor lone surrogates (U+FFFD). Every other character is
+    kept as sent."""
     if "\x00" in text:
-        text = text.replace("\x00", "\u2400")
+        text = text.replace("\x00", NUL_STAND_IN)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

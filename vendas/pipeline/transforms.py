@@ -12,12 +12,12 @@ and the ordered rule table (vendas/pipeline/rules.py).
 
 from __future__ import annotations
 
-from pyspark.sql import DataFrame
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from vendas import contract as c
 from vendas.cli import duration_ms
-from vendas.contract import LEDGER_DUPLICATE, LEDGER_PRODUCT, LEDGER_REJECTION
+from vendas.contract import LEDGER_DUPLICATE, LEDGER_PRODUCT, LEDGER_REJECTION, NUL_STAND_IN
 from vendas.pipeline import fast_path
 from vendas.pipeline.rules import (
     FACT_STAGES,
@@ -133,6 +133,11 @@ def deduplicate_orders(orders: DataFrame, window: str) -> DataFrame:
     return flagged.select("motivo", "itens", "valor_nao_atribuido", "duplicada")
 
 
+def product_name(item_name: str) -> Column:
+    """A product's name as every output keeps it (NUL_STAND_IN in place of NUL)."""
+    return F.translate(item_name, "\x00", NUL_STAND_IN)
+
+
 def ledger_entries(orders: DataFrame) -> DataFrame:
     """One row per sold item (tipo=produto), per rejected record (tipo=rejeicao, chave=the
     reason) and per duplicate (tipo=duplicada), with the micro-batch's time (_lote_em).
@@ -153,7 +158,8 @@ def ledger_entries(orders: DataFrame) -> DataFrame:
             .otherwise(F.lit(LEDGER_DUPLICATE)))
     return exploded.select(
         kind.alias("tipo"),
-        F.when(product, F.col("i.produto")).otherwise(F.coalesce("motivo", F.lit("")))
+        F.when(product, product_name("i.produto"))
+        .otherwise(F.coalesce("motivo", F.lit("")))
         .alias("chave"),
         F.when(product, F.col("i.quantidade").cast("bigint")).otherwise(F.lit(1).cast("bigint"))
         .alias("quantidade"),
@@ -241,7 +247,7 @@ def windowed_totals(orders: DataFrame, window: str, watermark: str) -> DataFrame
         .dropDuplicatesWithinWatermark([c.ID_ORDEM])
         .select("data_hora", F.posexplode("itens").alias("_pos", "i"))
         .select(F.window("data_hora", window).alias("janela"),
-                F.col("i.produto").alias("produto"), "i.quantidade", "i.valor",
+                product_name("i.produto").alias("produto"), "i.quantidade", "i.valor",
                 F.when(F.col("_pos") == 0, F.lit(1)).otherwise(F.lit(0)).alias("pedidos"))
     )
     return items.groupingSets([["janela", "produto"], ["janela"]], "janela", "produto").agg(
