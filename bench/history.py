@@ -31,7 +31,7 @@ from pyspark.sql import SparkSession
 
 from bench import synthetic
 from bench.errors import BenchmarkError
-from bench.metrics import jvm_pid, median, percentile
+from bench.metrics import jvm_pid, median, percentile, proc_status_bytes
 from bench.runner import mute_console
 from bench.synthetic import OrderPlan, PlanTotals, Segment
 from vendas.consumer.app import ConsumerOptions, start
@@ -46,16 +46,6 @@ DEDUP, TOTALS = "transformWithStateExec", "stateStoreSave"
 
 
 # --- memory ------------------------------------------------------------------------------
-
-def _rss(pid: int | str = "self") -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
 
 @dataclass(frozen=True)
 class MemorySample:
@@ -100,7 +90,8 @@ class MemorySampler:
             heap = int(self._bean.getHeapMemoryUsage().getUsed())
         except Exception:  # noqa: BLE001 - the JVM is going away: no heap figure then
             heap = 0
-        sample = MemorySample(time.monotonic(), _rss(), _rss(self.pid), heap)
+        sample = MemorySample(time.monotonic(), proc_status_bytes("VmRSS"),
+                              proc_status_bytes("VmRSS", self.pid), heap)
         self.samples.append(sample)
         return sample
 

@@ -93,17 +93,23 @@ def reset_peak_rss(pid: int | None = None) -> None:
         pass
 
 
-def peak_rss(pid: int | None = None) -> int:
-    """Peak resident set size in bytes since start or the last reset (VmHWM)."""
+def proc_status_bytes(field: str, pid: int | None = None) -> int:
+    """A size field of /proc/<pid>/status (VmRSS, VmHWM...) in bytes; 0 where not readable."""
     try:
         for line in Path(f"/proc/{pid or 'self'}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) * 1024
     except OSError:
         pass
-    if pid is None:
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     return 0
+
+
+def peak_rss(pid: int | None = None) -> int:
+    """Peak resident set size in bytes since start or the last reset (VmHWM)."""
+    peak = proc_status_bytes("VmHWM", pid)
+    if not peak and pid is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return peak
 
 
 @dataclass

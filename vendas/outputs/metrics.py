@@ -123,16 +123,13 @@ class Metrics:
         for key, behind in figures.atraso_por_particao.items():
             topic, _, partition = key.rpartition("/")
             self.lag.labels(topic or self.topic, partition).set(behind)
-        if figures.atraso_segundos is not None:
-            self.lag_seconds.set(figures.atraso_segundos)
         if figures.duracao_ms is not None:
             self.duration.observe(figures.duracao_ms / 1000)
-        if figures.taxa_entrada is not None:
-            self.input_rate.set(figures.taxa_entrada)
-        if figures.taxa_processamento is not None:
-            self.processing_rate.set(figures.taxa_processamento)
-        if figures.memoria_estado_bytes is not None:
-            self.state_memory.set(figures.memoria_estado_bytes)
-        if figures.disco_estado_bytes is not None:
-            self.state_disk.set(figures.disco_estado_bytes)
+        for gauge, value in ((self.lag_seconds, figures.atraso_segundos),
+                             (self.input_rate, figures.taxa_entrada),
+                             (self.processing_rate, figures.taxa_processamento),
+                             (self.state_memory, figures.memoria_estado_bytes),
+                             (self.state_disk, figures.disco_estado_bytes)):
+            if value is not None:  # Spark did not say: the last value stays
+                gauge.set(value)
         self.last_batch_time.set_to_current_time()

@@ -126,7 +126,9 @@ FACT_STAGES: list[dict[str, str]] = [
         "_body": f"CASE WHEN _slow THEN "
                  f"CASE WHEN startswith(_text, '{BOM}') THEN substr(_text, 2) ELSE _text END END",
     },
-    {"_json": f"CASE WHEN {SINGLE_JSON_VALUE}(_body) THEN try_parse_json(_body) END"},
+    # the Java function only where there is a body: it is no use to the fast path's records
+    {"_json": f"CASE WHEN _body IS NOT NULL AND {SINGLE_JSON_VALUE}(_body) "
+              "THEN try_parse_json(_body) END"},
     {
         "_id": _field(c.ID_ORDEM),
         "_list": f"try_variant_get(_json, '$.{c.PRODUTOS_COMPRADOS}', 'array<variant>')",

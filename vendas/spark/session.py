@@ -10,8 +10,8 @@ import logging
 import os
 import re
 import sys
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyspark
@@ -149,20 +149,8 @@ def _off_the_main_thread(create: Callable[[], SparkSession]) -> SparkSession:
     cancels jobs from inside the signal handler, re-entering py4j (a wall of tracebacks on a
     Ctrl-C while Spark starts); the entry points keep their own (vendas.signals).
     """
-    result: list[SparkSession | BaseException] = []
-
-    def run() -> None:
-        try:
-            result.append(create())
-        except BaseException as error:  # noqa: BLE001 - handed to the caller as it is
-            result.append(error)
-
-    thread = threading.Thread(target=run, name="sessao-spark", daemon=True)
-    thread.start()
-    thread.join()
-    if isinstance(result[0], BaseException):
-        raise result[0]
-    return result[0]
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sessao-spark") as pool:
+        return pool.submit(create).result()
 
 
 def _resolved_jars_file() -> Path:
