@@ -147,3 +147,21 @@ def test_an_id_is_forgotten_once_the_window_has_passed(spark, tmp_path):
     again = _run(spark, tmp_path, [[a]], "3 seconds", offset=2)
     assert [r["duplicada"] for r in first] == [False, True]
     assert [r["duplicada"] for r in again] == [False]  # counted again: its id had expired
+
+
+def _stored_ids(spark: SparkSession, checkpoint: Path) -> list[str]:
+    """The ids the de-duplication keeps, read from its checkpoint by Spark's state reader."""
+    state = (spark.read.format("statestore").option("stateVarName", "ids")
+             .load(str(checkpoint)))
+    return sorted(r[0] for r in state.select("user_map_key.value").collect())
+
+
+def test_expired_ids_are_swept_from_the_state(spark, tmp_path):
+    window = "2 seconds"  # swept every second, each bucket at its own moment
+    _run(spark, tmp_path, [[canonical_text(id_ordem=i) for i in ("a", "b", "c")]], window)
+    assert _stored_ids(spark, tmp_path / "ck") == ["a", "b", "c"]
+    started = time.monotonic()
+    wait_until(lambda: time.monotonic() - started > 3.5, 10, "every bucket's sweep to be due")
+    again = _run(spark, tmp_path, [[canonical_text(id_ordem="d")]], window, offset=3)
+    assert [r["duplicada"] for r in again] == [False]
+    assert _stored_ids(spark, tmp_path / "ck") == ["d"]  # a, b and c swept, unread
