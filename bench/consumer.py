@@ -167,8 +167,14 @@ def in_process(args: argparse.Namespace, data: LoadedOrders, warm: LoadedOrders 
 # --- report ------------------------------------------------------------------------------
 
 def target_text(ratio: float, target: float) -> str:
-    verdict = "atingida" if ratio >= target else "NÃO atingida"
-    return f"{fmt_float(ratio, 2)} (meta >= {fmt_float(target, 1)}: {verdict})"
+    """The ratio against its target, with as many decimals as the verdict needs (0.4964
+    reads 0,496, not a 0,50 that would seem to meet 0,5)."""
+    met = ratio >= target
+    digits = 2
+    while digits < 6 and (round(ratio, digits) >= target) != met:
+        digits += 1
+    verdict = "atingida" if met else "NÃO atingida"
+    return f"{fmt_float(ratio, digits)} (meta >= {fmt_float(target, 1)}: {verdict})"
 
 
 def report(args: argparse.Namespace, data: LoadedOrders, cold_runs: list[cold.ColdRun],
