@@ -12,6 +12,7 @@ Usage: python -m localdev.spark {up,down,status} [--dir .spark] [--port 7077]
 from __future__ import annotations
 
 import json
+import re
 import logging
 import os
 import sys
@@ -23,7 +24,14 @@ from pathlib import Path
 import pyspark
 
 from localdev.processes import ensure_ports_free, free_port
-from localdev.service import Daemon, LocalService, command_line, run_action
+from localdev.service import (
+    STOP_TIMEOUT_S,
+    Daemon,
+    LocalService,
+    command_line,
+    run_action,
+    stop_all,
+)
 from vendas.spark.java import java_executable
 
 log = logging.getLogger(__name__)
@@ -32,6 +40,7 @@ log = logging.getLogger(__name__)
 SPARK_HOME = Path(pyspark.__file__).resolve().parent
 MASTER_CLASS = "org.apache.spark.deploy.master.Master"
 WORKER_CLASS = "org.apache.spark.deploy.worker.Worker"
+_WORKER_PID = re.compile(r"worker-(\d+)\.pid")
 # heap of the master and worker daemons (executors get --worker-memory)
 DAEMON_MEMORY = "256m"
 
@@ -65,6 +74,16 @@ class LocalSpark(LocalService):
     def daemons(self) -> list[Daemon]:
         """The master, then the workers."""
         return [self.master, *(self.worker(i + 1) for i in range(self.workers))]
+
+    def started_workers(self) -> list[Daemon]:
+        """Workers past the count asked for that an earlier `up --workers N` left PID files
+        for: `down` stops them too, whatever --workers it is given."""
+        indexes = (int(match[1]) for path in self.directory.glob("worker-*.pid")
+                   if (match := _WORKER_PID.fullmatch(path.name)))
+        return [self.worker(i) for i in sorted(indexes) if i > self.workers]
+
+    def down(self, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+        return stop_all([*self.daemons(), *self.started_workers()], timeout_s)
 
     def _state(self) -> dict[str, int]:
         try:
