@@ -12,9 +12,9 @@ Usage: python -m localdev.spark {up,down,status} [--dir .spark] [--port 7077]
 from __future__ import annotations
 
 import json
-import re
 import logging
 import os
+import re
 import sys
 import urllib.error
 import urllib.request

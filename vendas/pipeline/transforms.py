@@ -116,8 +116,9 @@ def deduplicate_orders(orders: DataFrame, window: str) -> DataFrame:
     (ids are forgotten `window` after they were first seen) and no order is ever "late",
     so legitimately old-dated orders are never dropped. The state lives in a Java
     transformWithState (jvm/src/vendas/OrderDeduplicator.java) whose eviction sweeps a few
-    hash buckets per batch, never the whole state. Rejected records are keyed by their source position and never stored.
-    Every row crosses a shuffle here, so it carries its key once and no message bytes.
+    hash buckets per batch, never the whole state. Rejected records are keyed by their
+    source position and never stored. Every row crosses a shuffle here, so it carries its
+    key once and no message bytes.
     """
     rejected = F.col("motivo").isNotNull()
     dedup_key = F.coalesce(
