@@ -459,16 +459,12 @@ def report(args: argparse.Namespace, machine: MachineInfo, all_series: list[Seri
 
 
 def chart(all_series: list[Series]) -> Figure:
-    figure = Figure(figsize=(15, 8.5))
-    axes = figure.subplots(2, 3)
-    by_name = {s.name: s for s in all_series}
-    for column, name in enumerate(("produtos", "ids")):
+    measured = [s for s in all_series if s.levels]  # one column each (--only: one)
+    figure = Figure(figsize=(5 * (len(measured) + 1), 8.5))
+    axes = figure.subplots(2, len(measured) + 1, squeeze=False)
+    for column, series in enumerate(measured):
         top, bottom = axes[0][column], axes[1][column]
-        series = by_name.get(name)
-        if series is None or not series.levels:
-            top.set_axis_off()
-            bottom.set_axis_off()
-            continue
+        name = series.name
         xs = [level.level for level in series.levels]
         for attr, color, label in (("loaded", "#c44e52", "estado cheio"),
                                    ("fresh", "#4c72b0", "checkpoint novo")):
@@ -500,7 +496,7 @@ def chart(all_series: list[Series]) -> Figure:
         bottom.legend(fontsize=7)
     fills = [b for s in all_series if s.name == "ids" for run in s.fills for b in run.batches
              if b.orders]
-    right_top, right_bottom = axes[0][2], axes[1][2]
+    right_top, right_bottom = axes[0][-1], axes[1][-1]
     if fills:
         right_top.plot([b.end for b in fills],
                        [b.orders / max(b.duration_ms, 1) * 1000 for b in fills], ".",
