@@ -60,7 +60,8 @@ log = logging.getLogger(__name__)
 ORDERS_QUERY = "pedidos"
 WINDOWS_QUERY = "janelas"
 # How long Ctrl-C waits for a running batch to end before interrupting it: the whole stop
-# must fit in 15 s whatever the size of the state.
+# must fit in 15 s whatever the size of the state (with spark.sql.streaming.stopTimeout, the
+# longest an interrupted batch may take to end, in vendas/spark/session.py).
 STOP_WAIT_S = 8.0
 
 
@@ -184,15 +185,24 @@ class RunningConsumer:
         """Stop between batches when one ends soon enough, else in the middle of it (the
         checkpoint replays an unfinished batch: nothing is lost either way)."""
         deadline = time.monotonic() + batch_timeout_s
+        stuck = False
         for query in self.queries:
             while (query.isActive and query.status["isTriggerActive"]
                    and time.monotonic() < deadline):
                 time.sleep(0.1)
-            query.stop()
+            try:
+                query.stop()
+            except Exception:  # noqa: BLE001 -- Spark's stopTimeout, whatever class it maps to
+                # A batch stuck in native code (RocksDB loading a large state) ignores the
+                # interrupt: the process ends anyway, and the checkpoint replays the batch.
+                stuck = True
+                log.warning("A consulta %s não parou em %s; o consumidor termina assim mesmo "
+                            "(o lote interrompido será refeito).", query.name,
+                            self.spark.conf.get("spark.sql.streaming.stopTimeout"))
         # Spark posts a batch's progress and a query's end after the fact: let them be told
         # before Python stops listening, or the JVM finds no one to call
         ids = {str(query.id) for query in self.queries}
-        while (not self.progress.idle(ids, self.batches.last_batch)
+        while (not stuck and not self.progress.idle(ids, self.batches.processed)
                and time.monotonic() < deadline + 5):
             time.sleep(0.1)
         self.spark.streams.removeListener(self.progress)

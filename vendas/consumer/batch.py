@@ -103,6 +103,9 @@ class BatchProcessor:
     sinks: list[Sink] = field(default_factory=list)
     # how many records batch N read (its offset range); None: count what it classified
     records_read: Callable[[int], int] | None = None
+    # the last batch this run processed (None before its first): the stop waits for its
+    # progress, not for that of a batch an earlier run left in the checkpoint
+    processed: int | None = None
     # the last batches' rejections per reason, for the status line (vendas.consumer.progress)
     _rejected: dict[int, dict[str, int]] = field(default_factory=dict)
 
@@ -129,6 +132,7 @@ class BatchProcessor:
             result = BatchResult(batch_id, before, totals, changed)
             for sink in self.sinks:
                 sink.write(result)
+            self.processed = batch_id
         finally:
             changed.unpersist()
 

@@ -47,6 +47,11 @@ DEFAULTS: dict[str, str] = {
     # batch of a backlog it cost a whole pass over the de-duplication state, for nothing
     # the totals show
     "spark.sql.streaming.noDataMicroBatches.enabled": "false",
+    # How long stopping a query waits for an interrupted batch (Spark: forever). One that
+    # is loading a large RocksDB state in native code ignores the interrupt for as long as
+    # the load takes; past this the stop gives up, the process ends, and the batch is
+    # replayed from the checkpoint (vendas/consumer/app.py, RunningConsumer.stop).
+    "spark.sql.streaming.stopTimeout": "3s",
     "spark.ui.showConsoleProgress": "false",
     "spark.sql.streaming.noDataProgressEventInterval": "60000",
     # Spark's own streaming metrics (rates, latency, state per query) in the Prometheus
