@@ -18,7 +18,7 @@ from pyspark.sql import SparkSession
 
 # Names of the stateful operators in streaming progress, as the output calls them.
 STATE_LABELS = {
-    "transformWithStateExec": "deduplicação (id_ordem)",
+    "transformWithStateExec": "deduplicação (ids e a marca de cada balde)",
     "dedupeWithinWatermark": "deduplicação por janela (id_ordem)",
     "stateStoreSave": "totais por produto",
 }
