@@ -1,12 +1,16 @@
-"""The consumer's stop (RunningConsumer.stop) with stand-ins for Spark: what it waits for."""
+"""The consumer's wait and stop (vendas.consumer.app) with stand-ins for Spark: what they wait
+for, and what they leave to the caller."""
 
 from __future__ import annotations
 
 import time
 from types import SimpleNamespace
 
-from vendas.consumer.app import RunningConsumer
+from pyspark.errors import StreamingQueryException
+
+from vendas.consumer.app import RunningConsumer, _wait
 from vendas.consumer.progress import ProgressListener
+from vendas.signals import StopSignals
 
 
 class StoppedQuery:
@@ -54,3 +58,15 @@ def test_a_query_that_does_not_stop_in_time_is_left_to_the_process_end(caplog):
     assert time.monotonic() - started < 2
     assert removed == [listener]
     assert "A consulta pedidos não parou em 3s" in caplog.text
+
+
+def test_a_query_that_fails_while_waited_for_is_left_to_the_caller():
+    # it was active when looked at, and failed before awaitTermination returned: the caller
+    # turns q.exception() into one sentence; a traceback must not escape here
+    class FailingQuery:
+        isActive = True
+
+        def awaitTermination(self, timeout_s: float) -> None:
+            raise StreamingQueryException("[STREAM_FAILED] STATE_STORE_KEY_SCHEMA_NOT_COMPATIBLE")
+
+    _wait([FailingQuery()], StopSignals(), all_must_finish=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming import StreamingQuery
 
@@ -63,6 +64,11 @@ WINDOWS_QUERY = "janelas"
 # must fit in 15 s whatever the size of the state (with spark.sql.streaming.stopTimeout, the
 # longest an interrupted batch may take to end, in vendas/spark/session.py).
 STOP_WAIT_S = 8.0
+# Spark's error classes for a checkpoint whose state another version of the queries wrote
+# (the de-duplication's state changed shape in f9e3b1b): no migration, one sentence.
+INCOMPATIBLE_STATE_ERRORS = ("STATE_STORE_KEY_SCHEMA_NOT_COMPATIBLE",
+                             "STATE_STORE_VALUE_SCHEMA_NOT_COMPATIBLE",
+                             "STATE_STORE_INVALID_VALUE_SCHEMA_EVOLUTION")
 
 
 @dataclass
@@ -339,6 +345,12 @@ def run(options: ConsumerOptions, conf: dict[str, str] | None = None,
                 "Kafka (dados do broker apagados, tópico recriado ou retenção expirada): apague "
                 "o checkpoint para recomeçar do início, ou use outro --checkpoint."
             )
+        if any(code in str(failures[0]) for code in INCOMPATIBLE_STATE_ERRORS):
+            raise UserError(
+                f"O checkpoint {options.checkpoint_location} guarda o estado num formato de "
+                "outra versão do consumidor: use outro --checkpoint, ou apague este para "
+                "recomeçar do início (os totais recomeçam do zero)."
+            )
         raise UserError(f"A consulta parou com erro: {_first_line(failures[0])}")
     totals = running.batches.totals
     batch = running.batches.last_batch
@@ -365,7 +377,10 @@ def _wait(queries: list[StreamingQuery], stop: StopSignals, all_must_finish: boo
         active = [q for q in queries if q.isActive]
         if not active or (not all_must_finish and len(active) < len(queries)):
             return  # done, or one query failed: the caller stops the others and reports
-        active[0].awaitTermination(1)
+        try:
+            active[0].awaitTermination(1)
+        except StreamingQueryException:
+            return  # it failed meanwhile: the caller reports its error in one sentence
 
 
 def _log_stopping(signal_name: str) -> None:
