@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.metrics import STATE_LABELS
 from tests.support import REPO_ROOT
 from tests.support.kafka_io import cli_env
 
@@ -44,7 +45,8 @@ def dedup_rows(output: str) -> list[int]:
     """The de-duplication's state rows each run of a benchmark printed: one per distinct id,
     plus the sweep mark of each hash bucket those ids fell in (at least one, at most one per
     id)."""
-    found = re.findall(r"deduplicação \(ids e a marca de cada balde\): ([\d.]+) linhas", output)
+    label = re.escape(STATE_LABELS["transformWithStateExec"])
+    found = re.findall(rf"{label}: ([\d.]+) linhas", output)
     assert found, output[-2000:]
     return [int(rows.replace(".", "")) for rows in found]
 

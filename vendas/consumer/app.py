@@ -65,7 +65,7 @@ WINDOWS_QUERY = "janelas"
 # longest an interrupted batch may take to end, in vendas/spark/session.py).
 STOP_WAIT_S = 8.0
 # Spark's error classes for a checkpoint whose state another version of the queries wrote
-# (the de-duplication's state changed shape in f9e3b1b): no migration, one sentence.
+# in another shape: there is no migration, so the user gets one sentence.
 INCOMPATIBLE_STATE_ERRORS = ("STATE_STORE_KEY_SCHEMA_NOT_COMPATIBLE",
                              "STATE_STORE_VALUE_SCHEMA_NOT_COMPATIBLE",
                              "STATE_STORE_INVALID_VALUE_SCHEMA_EVOLUTION")
