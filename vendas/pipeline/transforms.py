@@ -135,8 +135,11 @@ def deduplicate_orders(orders: DataFrame, window: str) -> DataFrame:
 
 
 def product_name(item_name: str) -> Column:
-    """A product's name as every output keeps it (NUL_STAND_IN in place of NUL)."""
-    return F.translate(item_name, "\x00", NUL_STAND_IN)
+    """A product's name as every output keeps it (NUL_STAND_IN in place of NUL).
+
+    replace, not translate: it returns a name without NUL as it is, where translate copies
+    every name, on every item of every order (bench/consumer.py)."""
+    return F.replace(F.col(item_name), F.lit("\x00"), F.lit(NUL_STAND_IN))
 
 
 def ledger_entries(orders: DataFrame) -> DataFrame:
