@@ -1,7 +1,9 @@
 package vendas;
 
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Encoders;
@@ -124,22 +126,37 @@ public final class OrderDeduplicator {
       long now = timerValues.getCurrentProcessingTimeInMs();
       List<Row> out = new ArrayList<>();
       boolean stored = false;
+      // The ids of this batch, kept only while the bucket held none before it (see below);
+      // null until the bucket's first stateful row.
+      Set<String> newBucket = null;
+      boolean empty = false;
       while (rows.hasNext()) {
         Row row = rows.next();
         boolean duplicate = false;
         if (row.isNullAt(statelessIndex) || !row.getBoolean(statelessIndex)) {
           String id = row.getString(keyIndex);
-          Long seen = firstSeen.getValue(id); // sees this batch's own writes
-          if (seen != null && now - seen < windowMillis) {
-            duplicate = true;
+          if (newBucket == null) {
+            // A bucket holds ids exactly while its sweep is scheduled. One that holds none
+            // is not read id by id: a read of an absent key costs a C++ exception inside
+            // RocksDB's Java binding, more than the read itself, and a fresh checkpoint's
+            // first batch (a backlog drained) would pay it for every id.
+            empty = !nextSweep.exists();
+            newBucket = new HashSet<>();
+          }
+          if (empty) {
+            duplicate = !newBucket.add(id);
           } else {
+            Long seen = firstSeen.getValue(id); // sees this batch's own writes
+            duplicate = seen != null && now - seen < windowMillis;
+          }
+          if (!duplicate) {
             firstSeen.updateValue(id, now);
             stored = true;
           }
         }
         out.add(withFlag(row, duplicate));
       }
-      if (stored && !nextSweep.exists()) {
+      if (stored && empty) {
         schedule(bucket, now + windowMillis);
       }
       return scala.jdk.javaapi.CollectionConverters.asScala(out.iterator());
