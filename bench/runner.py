@@ -106,7 +106,10 @@ def run_guarded(bootstrap: str | None, measure: Measure) -> int:
 
 @contextmanager
 def scratch_dir(prefix: str, parent: Path | None = None) -> Iterator[Path]:
-    """A temporary directory for files and checkpoints, removed at the end."""
+    """A temporary directory for files and checkpoints (inside `parent`, created if
+    missing), removed at the end."""
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     try:
         yield work
