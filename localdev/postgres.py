@@ -162,6 +162,8 @@ class LocalPostgres(LocalService):
             ensure_ports_free("" if address == "*" else address, [self.port],
                               "escolha outra com POSTGRES_PORT=<porta> (make db-up) ou --port")
         system_user = _server_user()
+        if system_user:
+            _check_traversable(_server_binary().parent, system_user, BINARIES_REMEDY)
         if not (self.data_dir / "PG_VERSION").exists():
             self._init(system_user)
         log.info("Iniciando o PostgreSQL local em %s:%d...", self.host, self.port)
@@ -195,7 +197,7 @@ class LocalPostgres(LocalService):
         self.directory.mkdir(parents=True, exist_ok=True)
         self.directory.chmod(0o711)  # the server user may pass through, nobody may list it
         if system_user:
-            _check_traversable(self.directory, system_user)
+            _check_traversable(self.directory, system_user, DATA_REMEDY)
         if self.data_dir.exists():  # a half-made data dir from an interrupted first start
             _remove_tree(self.data_dir)
         password = secrets.token_urlsafe(24)  # URL-safe: goes into the URL unescaped
@@ -298,8 +300,16 @@ def _chown(path: Path, user: str) -> None:
     os.chown(path, entry.pw_uid, entry.pw_gid)
 
 
-def _check_traversable(directory: Path, user: str) -> None:
-    """The server user must reach the data directory through every parent directory."""
+# What to do when the server user cannot pass through `{parent}` to reach the data directory,
+# or the binaries (in the project's virtual environment).
+DATA_REMEDY = "escolha outro diretório com --dir ou libere a passagem (chmod o+x {parent})"
+BINARIES_REMEDY = ("onde estão os binários do PostgreSQL: libere a passagem (chmod o+x {parent}) "
+                   "ou clone o projeto num diretório que outros usuários possam atravessar")
+
+
+def _check_traversable(directory: Path, user: str, remedy: str) -> None:
+    """The server user (root runs it as another one) must reach `directory` through every
+    parent directory; else one sentence with `remedy`, not a PermissionError from exec."""
     import pwd
 
     uid = pwd.getpwnam(user).pw_uid
@@ -308,7 +318,7 @@ def _check_traversable(directory: Path, user: str) -> None:
         if parent.stat().st_uid != uid and not mode & 0o001:
             raise UserError(
                 f"O usuário {user}, que roda o PostgreSQL, não consegue entrar em {parent}: "
-                f"escolha outro diretório com --dir ou libere a passagem (chmod o+x {parent})."
+                f"{remedy.format(parent=parent)}."
             )
 
 
