@@ -28,7 +28,7 @@ import scala.Tuple2;
  *
  * <p>Ids are spread by hash over {@link #BUCKETS} grouping keys. Each bucket keeps a map from
  * id to the processing time of the batch that first saw it: one read and one write per new
- * id. A time to live per id would cost two more (Spark 4.2 reads each key before updating its
+ * id (no read while the bucket holds none). A time to live per id would cost two more (Spark 4.2 reads each key before updating its
  * expiry, and writes a second index ordered by expiry). Expiry is checked when an id is read,
  * so an id counts again exactly one window after it was first seen. Space is reclaimed by one
  * processing-time timer per bucket, every half window, on a schedule staggered over the
@@ -125,38 +125,34 @@ public final class OrderDeduplicator {
         Integer bucket, scala.collection.Iterator<Row> rows, TimerValues timerValues) {
       long now = timerValues.getCurrentProcessingTimeInMs();
       List<Row> out = new ArrayList<>();
-      boolean stored = false;
-      // The ids of this batch, kept only while the bucket held none before it (see below);
-      // null until the bucket's first stateful row.
-      Set<String> newBucket = null;
-      boolean empty = false;
+      boolean checked = false; // whether the bucket's sweep was looked up
+      Set<String> newIds = null; // this batch's ids, when the bucket held none before it
       while (rows.hasNext()) {
         Row row = rows.next();
         boolean duplicate = false;
         if (row.isNullAt(statelessIndex) || !row.getBoolean(statelessIndex)) {
           String id = row.getString(keyIndex);
-          if (newBucket == null) {
+          if (!checked) {
             // A bucket holds ids exactly while its sweep is scheduled. One that holds none
             // is not read id by id: a read of an absent key costs a C++ exception inside
             // RocksDB's Java binding, more than the read itself, and a fresh checkpoint's
             // first batch (a backlog drained) would pay it for every id.
-            empty = !nextSweep.exists();
-            newBucket = new HashSet<>();
+            checked = true;
+            newIds = nextSweep.exists() ? null : new HashSet<>();
           }
-          if (empty) {
-            duplicate = !newBucket.add(id);
+          if (newIds != null) {
+            duplicate = !newIds.add(id);
           } else {
             Long seen = firstSeen.getValue(id); // sees this batch's own writes
             duplicate = seen != null && now - seen < windowMillis;
           }
           if (!duplicate) {
             firstSeen.updateValue(id, now);
-            stored = true;
           }
         }
         out.add(withFlag(row, duplicate));
       }
-      if (stored && empty) {
+      if (newIds != null) { // it holds ids now: its first sweep
         schedule(bucket, now + windowMillis);
       }
       return scala.jdk.javaapi.CollectionConverters.asScala(out.iterator());
