@@ -27,7 +27,8 @@ def test_a_closed_parent_directory_is_named_in_one_sentence(tmp_path, remedy, ta
     closed = tmp_path / "fechado"
     inner = closed / "venv" / "bin"
     inner.mkdir(parents=True)
-    tmp_path.chmod(0o711)
+    for directory in (inner, inner.parent):
+        directory.chmod(0o755)
     closed.chmod(0o700)
     with pytest.raises(UserError) as error:
         _check_traversable(inner, OTHER_USER, remedy)

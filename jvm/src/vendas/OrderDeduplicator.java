@@ -28,9 +28,10 @@ import scala.Tuple2;
  *
  * <p>Ids are spread by hash over {@link #BUCKETS} grouping keys. Each bucket keeps a map from
  * id to the processing time of the batch that first saw it: one read and one write per new
- * id (no read while the bucket holds none). A time to live per id would cost two more (Spark 4.2 reads each key before updating its
- * expiry, and writes a second index ordered by expiry). Expiry is checked when an id is read,
- * so an id counts again exactly one window after it was first seen. Space is reclaimed by one
+ * id (no read while the bucket holds none). A time to live per id would cost two more (Spark
+ * 4.2 reads each key before updating its expiry, and writes a second index ordered by expiry).
+ * Expiry is checked when an id is read, so an id counts again exactly one window after it was
+ * first seen. Space is reclaimed by one
  * processing-time timer per bucket, every half window, on a schedule staggered over the
  * buckets: each batch sweeps the few buckets due, never the whole state (which is what
  * dropDuplicatesWithinWatermark does on every batch). An id's entry is thus kept between one
