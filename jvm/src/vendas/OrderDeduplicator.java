@@ -31,11 +31,10 @@ import scala.Tuple2;
  * id (no read while the bucket holds none). A time to live per id would cost two more (Spark
  * 4.2 reads each key before updating its expiry, and writes a second index ordered by expiry).
  * Expiry is checked when an id is read, so an id counts again exactly one window after it was
- * first seen. Space is reclaimed by one
- * processing-time timer per bucket, every half window, on a schedule staggered over the
- * buckets: each batch sweeps the few buckets due, never the whole state (which is what
- * dropDuplicatesWithinWatermark does on every batch). An id's entry is thus kept between one
- * and one and a half windows.
+ * first seen. Space is reclaimed by one processing-time timer per bucket, every half window,
+ * on a schedule staggered over the buckets: each batch sweeps the few buckets due, never the
+ * whole state (which is what dropDuplicatesWithinWatermark does on every batch). An id's entry
+ * is thus kept between one and one and a half windows.
  *
  * <p>No row is dropped: the output is the input's columns plus a boolean {@code duplicada},
  * true for every row of a key already seen (in an earlier batch within the window, or earlier
