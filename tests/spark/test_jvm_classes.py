@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import BooleanType
 
 from tests.support.corpus import CANONICAL, variant
 from tests.support.kafka_records import as_bytes
@@ -66,7 +67,7 @@ def test_the_jar_is_built_and_holds_both_classes():
     (None, None),
 ])
 def test_single_json_value_refuses_anything_after_the_first_value(spark, text, single):
-    jvm.register_function(spark, SINGLE_JSON_VALUE, "SingleJsonValue", "boolean")
+    jvm.register_function(spark, SINGLE_JSON_VALUE, "SingleJsonValue", BooleanType())
     frame = spark.createDataFrame([(text,)], "t string")
     assert frame.selectExpr(f"{SINGLE_JSON_VALUE}(t)").first()[0] is single
 

@@ -11,6 +11,14 @@ tests/spark/test_parse_paths.py checks that both paths give the same rows on eve
 from __future__ import annotations
 
 from pyspark.sql import SparkSession
+from pyspark.sql.types import (
+    ArrayType,
+    DecimalType,
+    IntegerType,
+    StringType,
+    StructField,
+    StructType,
+)
 
 from vendas import contract as c
 from vendas.pipeline.rules import (
@@ -23,8 +31,13 @@ from vendas.pipeline.rules import (
 from vendas.spark import jvm
 
 FUNCTION = "vendas_pedido_canonico"
-RESULT_TYPE = ("struct<id:string,produtos:array<string>,quantidades:array<int>,"
-               "valores:array<decimal(18,2)>,data:string>")
+RESULT_TYPE = StructType([
+    StructField("id", StringType()),
+    StructField("produtos", ArrayType(StringType())),
+    StructField("quantidades", ArrayType(IntegerType())),
+    StructField("valores", ArrayType(DecimalType(18, 2))),
+    StructField("data", StringType()),
+])
 # Orders with more items than this go to the VARIANT path: the producer's largest order
 # (vendas.producer.generator.MAX_PRODUCTS_PER_ORDER) fits.
 MAX_FAST_ITEMS = 5

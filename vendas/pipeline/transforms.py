@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import BooleanType
 
 from vendas import contract as c
 from vendas.cli import duration_ms
@@ -86,7 +87,7 @@ def vouched_by_fast_path(records: DataFrame) -> DataFrame:
 def _with_facts(records: DataFrame, fast: bool) -> DataFrame:
     """The source columns plus the fast path's columns and the VARIANT facts."""
     frame = records.select(*SOURCE_COLUMNS)
-    jvm.register_function(records.sparkSession, SINGLE_JSON_VALUE, "SingleJsonValue", "boolean")
+    jvm.register_function(records.sparkSession, SINGLE_JSON_VALUE, "SingleJsonValue", BooleanType())
     if fast:
         fast_path.register(records.sparkSession)
         for stage in fast_path.fast_stages("value"):
