@@ -3,7 +3,7 @@
 Uso: python produtor_vendas.py [-b HOST:PORTA] [--kafka-config ARQUIVO] [--topic NOME]
                                [--count N] [--rate R]
                                [--seed S] [--date-format {iso,br}] [--spread-days D]
-                               [--start-time DATA] [--quiet]
+                               [--start-time DATA] [--products N] [--quiet]
 
 Gera pedidos realistas e reproduzíveis (mesma --seed, mesmos pedidos) e os envia com
 chave id_ordem e acks=all; ao terminar (--count, Ctrl-C ou SIGTERM) espera as
@@ -29,8 +29,10 @@ from vendas.contract import DATE_FORMATS, DEFAULT_BOOTSTRAP_SERVERS, DEFAULT_TOP
 from vendas.errors import UserError
 from vendas.kafka import config as kafka_config
 from vendas.logs import setup_logging
+from vendas.producer.catalog import PRODUCTS, catalog
 from vendas.producer.generator import (
     DEFAULT_CUSTOMERS,
+    MAX_PRODUCTS_PER_ORDER,
     OrderGenerator,
     make_clock,
     new_seed,
@@ -48,6 +50,14 @@ def _start_time(text: str):
             f"data/hora inválida: {text!r}; use ISO-8601 (2026-11-23T14:05:09) "
             "ou dd/mm/aaaa HH:MM:SS"
         ) from None
+
+
+def _catalog_size(text: str) -> int:
+    value = positive_int(text)
+    if value < MAX_PRODUCTS_PER_ORDER:
+        raise argparse.ArgumentTypeError(
+            f"deve ser de pelo menos {MAX_PRODUCTS_PER_ORDER} produtos (o maior pedido): {text}")
+    return value
 
 
 def _delivery_timeout(text: str) -> float:
@@ -142,6 +152,15 @@ def build_parser() -> PortugueseArgumentParser:
         help="tamanho da base de clientes (padrão: %(default)s)",
     )
     parser.add_argument(
+        "--products",
+        type=_catalog_size,
+        default=len(PRODUCTS),
+        metavar="N",
+        help="produtos no catálogo: os %(default)s reais e, acima disso, modelos numerados "
+        "deles, cada um com o seu preço (um milhão simula uma loja grande) "
+        "(padrão: %(default)s)",
+    )
+    parser.add_argument(
         "-q", "--quiet", action="store_true", help="sem progresso nem resumo (só erros)"
     )
     parser.add_argument(
@@ -162,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             spread_days=args.spread_days,
             rate=args.rate or DEFAULT_RATE,
         )
-        generator = OrderGenerator(seed, clock=clock, customers=args.customers)
+        generator = OrderGenerator(seed, clock=clock, products=catalog(args.products),
+                                   customers=args.customers)
         log.info("Semente %d (repita a mesma sequência de pedidos com --seed %d).", seed, seed)
         client = kafka_config.load(args.kafka_config)
         options = ProducerOptions(

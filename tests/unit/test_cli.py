@@ -39,6 +39,8 @@ def test_consumer_help_is_in_portuguese():
     (["--date-format", "us"],
      "argumento --date-format: escolha inválida: 'us' (opções: 'iso', 'br')"),
     (["--start-time", "ontem"], "argumento --start-time: data/hora inválida: 'ontem'"),
+    (["--products", "4"],
+     "argumento --products: deve ser de pelo menos 5 produtos (o maior pedido): 4"),
     (["--nao-existe"], "argumentos não reconhecidos: --nao-existe"),
 ])
 def test_producer_flag_errors_are_in_portuguese(args, expected):

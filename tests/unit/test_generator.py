@@ -15,7 +15,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from vendas import contract as c
-from vendas.producer.catalog import CATEGORIES, PRODUCTS, Product, by_name
+from vendas.producer.catalog import (
+    CATEGORIES,
+    MODEL_PRICE_BAND,
+    PRODUCTS,
+    Product,
+    by_name,
+    catalog,
+)
 from vendas.producer.cpf import is_valid
 from vendas.producer.generator import (
     OrderGenerator,
@@ -60,6 +67,43 @@ def test_catalog_is_big_varied_and_priced_in_reais():
     # everyday items are cheap, big appliances expensive
     assert by_name()["Pen Drive SanDisk 64GB"].price < 100
     assert by_name()["Geladeira Brastemp Frost Free 375L"].price > 2000
+
+
+def test_a_larger_catalog_adds_numbered_models_of_the_real_products():
+    assert catalog() is PRODUCTS
+    assert catalog(10) == PRODUCTS[:10]
+    big = catalog(10_000)
+    assert len(big) == 10_000 and big[:len(PRODUCTS)] == PRODUCTS
+    assert len({p.name for p in big}) == 10_000
+    first_model, last_model = big[len(PRODUCTS)], big[-1]
+    assert first_model.name == f"{PRODUCTS[0].name} (modelo 2)"
+    real_of_last = PRODUCTS[(10_000 - len(PRODUCTS) - 1) % len(PRODUCTS)]
+    assert last_model.name == f"{real_of_last.name} (modelo {(10_000 - 1) // len(PRODUCTS) + 1})"
+    reals = by_name()
+    for model in big[len(PRODUCTS):]:
+        real = reals[model.name.rsplit(" (modelo ", 1)[0]]
+        assert (model.category, model.weight) == (real.category, real.weight)
+        low, high = MODEL_PRICE_BAND[0], MODEL_PRICE_BAND[-1]
+        assert real.price_cents * low // 100 <= model.price_cents <= real.price_cents * high // 100
+    assert len({p.price_cents for p in big[len(PRODUCTS):2 * len(PRODUCTS)]}) > len(PRODUCTS) // 2
+    assert [(p.name, p.price_cents) for p in catalog(10_000)] == [
+        (p.name, p.price_cents) for p in big]  # the same catalog every time
+    with pytest.raises(ValueError):
+        catalog(0)
+
+
+def test_orders_draw_from_the_whole_of_a_large_catalog():
+    big = catalog(200_000)
+    orders = OrderGenerator(7, clock=SimulatedClock(START, 100), products=big).take(20_000)
+    names = {p.name for order in orders for p, _ in order.items}
+    assert len(names) > 20_000  # most lines hit a product not seen before
+    assert sum(" (modelo " in name for name in names) > 0.99 * len(names)
+    prices = {p.name: p for p in big}
+    for order in orders[:500]:  # each line at its product's price, to the cent
+        for product, _ in order.items:
+            assert prices[product.name] is product
+    again = OrderGenerator(7, clock=SimulatedClock(START, 100), products=catalog(200_000))
+    assert [o.encode() for o in again.take(100)] == [o.encode() for o in orders[:100]]
 
 
 # --- the data contract -------------------------------------------------------------------

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 
-@dataclass(frozen=True, eq=False)  # identity hash: products are unique catalog entries
+# identity hash: products are unique catalog entries; slots: a catalog may hold a million
+@dataclass(frozen=True, eq=False, slots=True)
 class Product:
     name: str
     category: str
@@ -110,6 +111,35 @@ PRODUCTS: tuple[Product, ...] = tuple(
 CATEGORIES: tuple[str, ...] = tuple(_TABLE)
 
 assert len({p.name for p in PRODUCTS}) == len(PRODUCTS), "product names must be unique"
+
+
+# A larger catalog's extra products: models of the real ones, each at its own price within
+# this band around the real product's (in percent), so that every line stays checkable.
+MODEL_PRICE_BAND = range(90, 111)
+
+
+def catalog(size: int | None = None) -> tuple[Product, ...]:
+    """The catalog with `size` products (None: the real ones, PRODUCTS).
+
+    Up to len(PRODUCTS), the first `size` real products; beyond, numbered models of them
+    ("Air Fryer Mondial 4L (modelo 2)"), round robin over the real ones, with the real
+    product's category and popularity, so that a store of a million products can be
+    simulated with the same seed-for-seed reproducibility.
+    """
+    if size is None:
+        return PRODUCTS
+    if size < 1:
+        raise ValueError(f"a catalog needs at least one product: {size}")
+    base = len(PRODUCTS)
+    return PRODUCTS[:size] + tuple(_model(k) for k in range(max(0, size - base)))
+
+
+def _model(k: int) -> Product:
+    real = PRODUCTS[k % len(PRODUCTS)]
+    # a fixed, well-spread step through the band: neighbouring models get different prices
+    percent = MODEL_PRICE_BAND[k * 7 % len(MODEL_PRICE_BAND)]
+    return Product(f"{real.name} (modelo {k // len(PRODUCTS) + 2})", real.category,
+                   max(1, real.price_cents * percent // 100), real.weight)
 
 
 def by_name() -> dict[str, Product]:

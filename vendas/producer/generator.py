@@ -191,10 +191,11 @@ class OrderGenerator:
         if len(self._products) < MAX_PRODUCTS_PER_ORDER:
             raise ValueError(f"the catalog needs at least {MAX_PRODUCTS_PER_ORDER} products")
         self._product_cw = _cumulative([p.weight for p in self._products])
+        # two shared tables, not one per product: a catalog may hold a million
+        expensive, usual = (_cumulative(EXPENSIVE_QUANTITY_WEIGHTS),
+                            _cumulative(QUANTITY_WEIGHTS))
         self._quantity_cw = [
-            _cumulative(EXPENSIVE_QUANTITY_WEIGHTS if p.price_cents >= EXPENSIVE_CENTS
-                        else QUANTITY_WEIGHTS)
-            for p in self._products
+            expensive if p.price_cents >= EXPENSIVE_CENTS else usual for p in self._products
         ]
         self._items_cw = _cumulative(ITEMS_PER_ORDER_WEIGHTS)
 
