@@ -130,8 +130,7 @@ def catalog(size: int | None = None) -> tuple[Product, ...]:
         return PRODUCTS
     if size < 1:
         raise ValueError(f"a catalog needs at least one product: {size}")
-    base = len(PRODUCTS)
-    return PRODUCTS[:size] + tuple(_model(k) for k in range(max(0, size - base)))
+    return PRODUCTS[:size] + tuple(_model(k) for k in range(size - len(PRODUCTS)))
 
 
 def _model(k: int) -> Product:
