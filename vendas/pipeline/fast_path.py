@@ -10,7 +10,8 @@ tests/spark/test_parse_paths.py checks that both paths give the same rows on eve
 
 from __future__ import annotations
 
-from pyspark.sql import SparkSession
+from pyspark.sql import Column, SparkSession
+from pyspark.sql import functions as F
 from pyspark.sql.types import (
     ArrayType,
     DecimalType,
@@ -49,21 +50,23 @@ SETTINGS = ",".join(map(str, (
     MAX_FAST_ITEMS, MAX_QUANTITY, MAX_NAME_LENGTH, MAX_PRICE, MAX_ORDER_VALUE)))
 
 
-def fast_stages(value: str) -> list[dict[str, str]]:
-    """SQL stages over the message bytes `value`: _fast (vouched valid), the valid order's
-    id and date (its items: fast_item_fields)."""
+def fast_stages(value: str) -> list[dict[str, Column]]:
+    """Stages over the message bytes `value`: _fast (vouched valid), the valid order's id
+    and date (its items: fast_item_fields)."""
+    order = F.col("_jvm")
     return [
-        {"_jvm": f"{FUNCTION}({value}, '{SETTINGS}')"},
-        {"_fast_date": date_expr("_jvm.data")},
-        {"_fast": "coalesce(_jvm IS NOT NULL AND _fast_date IS NOT NULL, false)",
-         "_fast_id": "_jvm.id"},
+        {"_jvm": F.call_function(FUNCTION, F.col(value), F.lit(SETTINGS))},
+        {"_fast_date": date_expr(order["data"])},
+        {"_fast": F.coalesce(order.isNotNull() & F.col("_fast_date").isNotNull(), F.lit(False)),
+         "_fast_id": order["id"]},
     ]
 
 
-def fast_item_fields() -> dict[str, str]:
+def fast_item_fields() -> dict[str, Column]:
     """The valid order's items, field by field, as arrays to zip into the item type."""
-    return {"produto": "_jvm.produtos", "quantidade": "_jvm.quantidades",
-            "valor": "_jvm.valores"}
+    order = F.col("_jvm")
+    return {"produto": order["produtos"], "quantidade": order["quantidades"],
+            "valor": order["valores"]}
 
 
 def register(spark: SparkSession) -> None:

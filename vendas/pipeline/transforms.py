@@ -14,18 +14,26 @@ from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import BooleanType
+from pyspark.sql.types import (
+    ArrayType,
+    BinaryType,
+    BooleanType,
+    IntegerType,
+    LongType,
+    StringType,
+    TimestampType,
+)
 
 from vendas import contract as c
 from vendas.cli import duration_ms
 from vendas.contract import LEDGER_DUPLICATE, LEDGER_PRODUCT, LEDGER_REJECTION, NUL_STAND_IN
 from vendas.pipeline import fast_path
 from vendas.pipeline.rules import (
-    FACT_STAGES,
     ITEM_TYPE,
     MONEY,
     REASONS,
     SINGLE_JSON_VALUE,
+    fact_stages,
     reason_expr,
 )
 from vendas.pipeline.totals import NEW_PRODUCTS
@@ -38,18 +46,24 @@ __all__ = [
 ]
 
 SOURCE_COLUMNS = ("key", "value", "topic", "partition", "offset", "timestamp")
-TEXT = "CAST(value AS STRING)"
-# The VARIANT path's id and items of an order (over the facts of vendas/pipeline/rules.py).
-SLOW_ID = "try_variant_get(_id, '$', 'string')"
-# try_cast: a rejected order's quantity or price may be out of bounds, and its line with
-# it (its items are never counted)
-SLOW_ITEMS = f"""transform(_items, i -> try_cast(named_struct(
-    'produto', i.produto, 'quantidade', i.quantidade, 'valor', i.quantidade * i.preco)
-    AS {ITEM_TYPE}))"""
+BIGINT = LongType()
 
 
-def _stage(frame: DataFrame, columns: dict[str, str]) -> DataFrame:
-    return frame.select("*", *(F.expr(e).alias(name) for name, e in columns.items()))
+def _slow_id() -> Column:
+    """The VARIANT path's id of an order (over the facts of vendas/pipeline/rules.py)."""
+    return F.try_variant_get("_id", "$", "string")
+
+
+def _slow_items() -> Column:
+    """The VARIANT path's items. try_cast: a rejected order's quantity or price may be out
+    of bounds, and its line with it (its items are never counted)."""
+    return F.transform("_items", lambda i: F.struct(
+        i["produto"].alias("produto"), i["quantidade"].alias("quantidade"),
+        (i["quantidade"] * i["preco"]).alias("valor")).try_cast(ITEM_TYPE))
+
+
+def _stage(frame: DataFrame, columns: dict[str, Column]) -> DataFrame:
+    return frame.select("*", *(column.alias(name) for name, column in columns.items()))
 
 
 def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
@@ -68,11 +82,11 @@ def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
     valid_fast = F.col("_fast")
     return frame.select(
         *SOURCE_COLUMNS,
-        F.when(~valid_fast, F.expr(reason_expr())).alias("motivo"),
+        F.when(~valid_fast, reason_expr()).alias("motivo"),
         F.when(valid_fast, F.col("_fast_id"))
-        .otherwise(F.expr(SLOW_ID)).alias(c.ID_ORDEM),
+        .otherwise(_slow_id()).alias(c.ID_ORDEM),
         F.when(valid_fast, F.col("_fast_items"))
-        .otherwise(F.expr(SLOW_ITEMS)).alias("itens"),
+        .otherwise(_slow_items()).alias("itens"),
         F.when(valid_fast | F.col("_priced"), F.lit(0).cast(MONEY))
         .otherwise(F.col("_total_cents").cast(MONEY)).alias("valor_nao_atribuido"),
         F.when(valid_fast, F.col("_fast_date")).otherwise(F.col("data_hora")).alias("data_hora"),
@@ -94,17 +108,18 @@ def _with_facts(records: DataFrame, fast: bool) -> DataFrame:
             frame = _stage(frame, stage)
         # named so that it needs no cast to the slow path's item type
         frame = frame.select("*", F.arrays_zip(*(
-            F.expr(e).alias(name) for name, e in fast_path.fast_item_fields().items()
+            column.alias(name) for name, column in fast_path.fast_item_fields().items()
         )).alias("_fast_items"))
     else:
         frame = frame.select(
-            "*", F.lit(False).alias("_fast"), F.lit(None).cast("string").alias("_fast_id"),
-            F.lit(None).cast(f"array<{ITEM_TYPE}>").alias("_fast_items"),
-            F.lit(None).cast("timestamp").alias("_fast_date"))
+            "*", F.lit(False).alias("_fast"), F.lit(None).cast(StringType()).alias("_fast_id"),
+            F.lit(None).cast(ArrayType(ITEM_TYPE)).alias("_fast_items"),
+            F.lit(None).cast(TimestampType()).alias("_fast_date"))
     # only the records the fast path did not vouch for need the VARIANT facts (and _text)
     slow = ~F.col("_fast")
-    frame = frame.select("*", slow.alias("_slow"), F.when(slow, F.expr(TEXT)).alias("_text"))
-    for stage in FACT_STAGES:
+    frame = frame.select("*", slow.alias("_slow"),
+                         F.when(slow, F.col("value").cast(StringType())).alias("_text"))
+    for stage in fact_stages():
         frame = _stage(frame, stage)
     return frame
 
@@ -166,10 +181,10 @@ def ledger_entries(orders: DataFrame) -> DataFrame:
         F.when(product, product_name("i.produto"))
         .otherwise(F.coalesce("motivo", F.lit("")))
         .alias("chave"),
-        F.when(product, F.col("i.quantidade").cast("bigint")).otherwise(F.lit(1).cast("bigint"))
+        F.when(product, F.col("i.quantidade").cast(BIGINT)).otherwise(F.lit(1).cast(BIGINT))
         .alias("quantidade"),
         F.when(product, F.col("i.valor")).alias("valor"),
-        F.when(first, F.lit(1).cast("bigint")).otherwise(F.lit(0).cast("bigint")).alias("pedidos"),
+        F.when(first, F.lit(1).cast(BIGINT)).otherwise(F.lit(0).cast(BIGINT)).alias("pedidos"),
         # null, not 0, off the first item: a sum skips nulls for free, not zeros
         F.when(first & (F.col("valor_nao_atribuido") != 0), F.col("valor_nao_atribuido"))
         .alias("valor_nao_atribuido"),
@@ -186,7 +201,7 @@ def running_totals(entries: DataFrame) -> DataFrame:
     key) are equal exactly when the key is new in the batch that emits it.
     """
     return entries.groupingSets([["tipo", "chave"], ["tipo"]], "tipo", "chave").agg(
-        F.grouping_id().cast("int").alias("nivel"),
+        F.grouping_id().cast(IntegerType()).alias("nivel"),
         F.sum("quantidade").alias("quantidade_total"),
         F.sum("valor").cast(MONEY).alias("valor_total"),
         F.sum("pedidos").alias("pedidos"),
@@ -212,10 +227,10 @@ def batch_overview(changed: DataFrame, top: int) -> DataFrame:
         ranked.select(*columns)
         .unionByName(changed.where(~per_product).select(*columns))
         .unionByName(new.agg(F.count(F.lit(1)).alias("quantidade_total")).select(
-            F.lit(NEW_PRODUCTS).alias("tipo"), F.lit(None).cast("string").alias("chave"),
+            F.lit(NEW_PRODUCTS).alias("tipo"), F.lit(None).cast(StringType()).alias("chave"),
             F.lit(-1).alias("nivel"), "quantidade_total",
             F.lit(None).cast(MONEY).alias("valor_total"),
-            F.lit(None).cast("bigint").alias("pedidos"),
+            F.lit(None).cast(BIGINT).alias("pedidos"),
             F.lit(None).cast(MONEY).alias("valor_nao_atribuido")))
     )
 
@@ -224,7 +239,7 @@ def dead_letters(orders: DataFrame) -> DataFrame:
     """The rejected records of parse_orders' output as Kafka sink rows: original key and
     value bytes, reason headers."""
     header = lambda name, value: F.struct(
-        F.lit(name).alias("key"), value.cast("string").cast("binary").alias("value")
+        F.lit(name).alias("key"), value.cast(StringType()).cast(BinaryType()).alias("value")
     )
     return orders.where(F.col("motivo").isNotNull()).select(
         "key",
@@ -256,7 +271,7 @@ def windowed_totals(orders: DataFrame, window: str, watermark: str) -> DataFrame
                 F.when(F.col("_pos") == 0, F.lit(1)).otherwise(F.lit(0)).alias("pedidos"))
     )
     return items.groupingSets([["janela", "produto"], ["janela"]], "janela", "produto").agg(
-        F.grouping_id().cast("int").alias("nivel"),
+        F.grouping_id().cast(IntegerType()).alias("nivel"),
         F.sum("pedidos").alias("pedidos"),
         F.sum("quantidade").alias("quantidade_total"),
         F.sum("valor").cast(MONEY).alias("valor_total"),
