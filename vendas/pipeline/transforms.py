@@ -30,6 +30,7 @@ from vendas.contract import LEDGER_DUPLICATE, LEDGER_PRODUCT, LEDGER_REJECTION, 
 from vendas.pipeline import fast_path
 from vendas.pipeline.rules import (
     ITEM_TYPE,
+    LINE_VALUE,
     MONEY,
     REASONS,
     SINGLE_JSON_VALUE,
@@ -55,11 +56,21 @@ def _slow_id() -> Column:
 
 
 def _slow_items() -> Column:
-    """The VARIANT path's items. try_cast: a rejected order's quantity or price may be out
-    of bounds, and its line with it (its items are never counted)."""
+    """The VARIANT path's items, names as every output keeps them (product_name). try_cast:
+    a rejected order's quantity or price may be out of bounds, and its line with it (its
+    items are never counted)."""
     return F.transform("_items", lambda i: F.struct(
-        i["produto"].alias("produto"), i["quantidade"].alias("quantidade"),
+        product_name(i["produto"]).alias("produto"), i["quantidade"].alias("quantidade"),
         (i["quantidade"] * i["preco"]).alias("valor")).try_cast(ITEM_TYPE))
+
+
+def product_name(name: Column) -> Column:
+    """A product's name as every output keeps it (NUL_STAND_IN in place of NUL). Only the
+    VARIANT path needs it: the fast path vouches for no name with a control character.
+
+    replace, not translate: it returns a name without NUL as it is, where translate copies
+    every name (bench/consumer.py)."""
+    return F.replace(name, F.lit("\x00"), F.lit(NUL_STAND_IN))
 
 
 def _stage(frame: DataFrame, columns: dict[str, Column]) -> DataFrame:
@@ -70,9 +81,9 @@ def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
     """Kafka records (key, value, topic, partition, offset, timestamp) -> validated orders.
 
     Output keeps the source columns and adds: motivo (null when valid), id_ordem,
-    itens (array of produto, quantidade, valor; valor null when the message has no unit
-    prices), valor_nao_atribuido (the order value no product could be credited with),
-    data_hora (timestamp in the session time zone).
+    itens (array of produto, named as every output keeps it, quantidade, valor; valor null
+    when the message has no unit prices), valor_nao_atribuido (the order value no product
+    could be credited with), data_hora (timestamp in the session time zone).
 
     Canonical orders go through the fast path (vendas/pipeline/fast_path.py); the VARIANT
     facts and rules (vendas/pipeline/rules.py) are only computed for the records it cannot
@@ -141,21 +152,23 @@ def deduplicate_orders(orders: DataFrame, window: str) -> DataFrame:
         F.when(~rejected, F.col(c.ID_ORDEM)),
         F.concat_ws("/", F.lit("rejeitada"), "topic", "partition", "offset"),
     )
-    keyed = orders.select("motivo", "itens", "valor_nao_atribuido",
-                          dedup_key.alias("_dedup_key"), rejected.alias("_sem_estado"))
+    unattributed = F.col("valor_nao_atribuido")
+    keyed = orders.select(
+        "motivo", "itens",
+        # Null unless counted and not zero, and in a long: a MONEY value is a BigInteger in
+        # every row the de-duplication reads and writes back. A counted order's fits
+        # (MAX_ORDER_VALUE); a rejected one's is never counted.
+        F.when(~rejected & (unattributed != 0), unattributed.cast(LINE_VALUE))
+        .alias("valor_nao_atribuido"),
+        dedup_key.alias("_dedup_key"), rejected.alias("_sem_estado"))
     spark = orders.sparkSession
     deduplicator = jvm.jvm_class(spark, "OrderDeduplicator")
     flagged = jvm.wrap(deduplicator.deduplicate(
         jvm.java_dataframe(keyed), "_dedup_key", "_sem_estado", duration_ms(window)), spark)
-    return flagged.select("motivo", "itens", "valor_nao_atribuido", "duplicada")
-
-
-def product_name(item_name: str) -> Column:
-    """A product's name as every output keeps it (NUL_STAND_IN in place of NUL).
-
-    replace, not translate: it returns a name without NUL as it is, where translate copies
-    every name, on every item of every order (bench/consumer.py)."""
-    return F.replace(F.col(item_name), F.lit("\x00"), F.lit(NUL_STAND_IN))
+    return flagged.select(
+        "motivo", "itens",
+        F.coalesce("valor_nao_atribuido", F.lit(0)).cast(MONEY).alias("valor_nao_atribuido"),
+        "duplicada")
 
 
 def ledger_entries(orders: DataFrame) -> DataFrame:
@@ -178,7 +191,7 @@ def ledger_entries(orders: DataFrame) -> DataFrame:
             .otherwise(F.lit(LEDGER_DUPLICATE)))
     return exploded.select(
         kind.alias("tipo"),
-        F.when(product, product_name("i.produto"))
+        F.when(product, F.col("i.produto"))
         .otherwise(F.coalesce("motivo", F.lit("")))
         .alias("chave"),
         F.when(product, F.col("i.quantidade").cast(BIGINT)).otherwise(F.lit(1).cast(BIGINT))
@@ -267,7 +280,7 @@ def windowed_totals(orders: DataFrame, window: str, watermark: str) -> DataFrame
         .dropDuplicatesWithinWatermark([c.ID_ORDEM])
         .select("data_hora", F.posexplode("itens").alias("_pos", "i"))
         .select(F.window("data_hora", window).alias("janela"),
-                product_name("i.produto").alias("produto"), "i.quantidade", "i.valor",
+                F.col("i.produto").alias("produto"), "i.quantidade", "i.valor",
                 F.when(F.col("_pos") == 0, F.lit(1)).otherwise(F.lit(0)).alias("pedidos"))
     )
     return items.groupingSets([["janela", "produto"], ["janela"]], "janela", "produto").agg(
