@@ -21,6 +21,7 @@ from decimal import Decimal
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
+from pyspark.sql.functions import col
 from pyspark.sql.types import DecimalType, IntegerType, StringType, StructField, StructType
 
 from vendas import contract as c
@@ -55,13 +56,11 @@ ITEM_TYPE = StructType([
     StructField("quantidade", IntegerType()),
     StructField("valor", LINE_VALUE),
 ])
-# Amounts read exactly before they are checked against a type's range and cents.
-_EXACT = "decimal(38,10)"
+# Amounts are read in this type before they are checked against a type's range and cents.
+_EXACT = DecimalType(38, 10)
 BOM = "\ufeff"
 # What a message may have before its JSON value (RFC 8259's whitespace).
 _JSON_WHITESPACE = " \t\r\n"
-
-col = F.col
 
 
 def date_expr(text: Column) -> Column:
@@ -93,16 +92,16 @@ def _is_quantity(value: Column) -> Column:
 
 def _cents(value: Column, type_: DecimalType) -> Column:
     """A numeric variant as money; null if it has fractions of a cent or does not fit."""
-    exact = F.try_variant_get(value, "$", _EXACT)
+    exact = F.try_variant_get(value, "$", _EXACT.simpleString())
     fitted = exact.try_cast(type_)
-    return F.when(_is_number(value) & (fitted.try_cast(DecimalType(38, 10)) == exact), fitted)
+    return F.when(_is_number(value) & (fitted.try_cast(_EXACT) == exact), fitted)
 
 
 def _rounded_cents(value: Column, type_: DecimalType) -> Column:
     """A numeric variant rounded half up to the cent (a total summed in binary floating
     point, like 329.70000000000005, is still 329.70); null if it does not fit."""
     return F.when(_is_number(value),
-                  F.round(F.try_variant_get(value, "$", _EXACT), 2).try_cast(type_))
+                  F.round(F.try_variant_get(value, "$", _EXACT.simpleString()), 2).try_cast(type_))
 
 
 def _field(value: Column | str, name: str) -> Column:
