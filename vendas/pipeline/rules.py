@@ -8,8 +8,8 @@ fact_stages()), so one pass tells "absent" from "malformed" and reads the canoni
 the originals' shapes. Every function on message content is a try_* form: under ANSI mode
 one bad value must never fail the query.
 
-Facts and conditions are Column expressions, not SQL text: Spark's SQL parser, cold, took
-about a second of every consumer start to read them (docs/desempenho.md). They are built
+Facts and conditions are Column expressions, not SQL text: Spark's SQL parser, cold, spent
+a measurable part of every consumer start reading them (docs/desempenho.md). They are built
 when called, since a Column needs a running session.
 """
 
@@ -109,7 +109,8 @@ def _field(value: Column | str, name: str) -> Column:
     return F.variant_get(value, f"$.{name}", "variant")
 
 
-def _text(value: Column) -> Column:
+def variant_text(value: Column) -> Column:
+    """A variant's string, null when it holds anything else."""
     return F.try_variant_get(value, "$", "string")
 
 
@@ -141,14 +142,15 @@ def _item_line(e: Column) -> Column:
     """One entry of the product list as (produto, q, p): the name and the quantity and unit
     price as variants (p null: absent). A name reads its quantity and price in the maps; an
     item object carries its own."""
-    name = _text(e)
+    name = variant_text(e)
     listed = F.struct(
         name.alias("produto"),
         F.try_element_at("_qty", name).alias("q"),
         _when_present(F.try_element_at("_prices", name)).alias("p"))
     item_name = _field(e, c.NOME_PRODUTO)
     item = F.struct(
-        F.when(F.schema_of_variant(item_name) == "STRING", _text(item_name)).alias("produto"),
+        F.when(F.schema_of_variant(item_name) == "STRING", variant_text(item_name))
+        .alias("produto"),
         _field(e, c.QUANTIDADE).alias("q"),
         _when_present(_field(e, c.PRECO_UNITARIO)).alias("p"))
     return F.when(F.schema_of_variant(e) == "STRING", listed).otherwise(item)
@@ -186,9 +188,9 @@ def fact_stages() -> list[dict[str, Column]]:
             # and copies every row, the fast path's rows too.
             "_names_shape": _names_shape(),
             "_items_shape": _items_shape(),
-            "_names": F.transform("_list", _text),
+            "_names": F.transform("_list", variant_text),
             "_total_cents": _rounded_cents(col("_total"), MONEY),
-            "data_hora": date_expr(_text(col("_date"))),
+            "data_hora": date_expr(variant_text(col("_date"))),
             # One row per item line, and, read once for every rule that needs them, the
             # quantity as an int and the price in cents (null: not a quantity / not a
             # price). (A list mixing names and objects is rejected as produtos_invalidos
@@ -232,7 +234,7 @@ RULES: tuple[Rule, ...] = (
          lambda: ~F.ltrim("_body", F.lit(_JSON_WHITESPACE)).startswith("{")),
     Rule("id_ordem_ausente", "id_ordem ausente, nulo ou vazio",
          lambda: ~_present(col("_id")) | ((F.schema_of_variant("_id") == "STRING")
-                                          & (F.trim(_text(col("_id"))) == ""))),
+                                          & (F.trim(variant_text(col("_id"))) == ""))),
     Rule("id_ordem_invalido", "id_ordem que não é texto",
          lambda: F.schema_of_variant("_id") != "STRING"),
     Rule("produtos_ausentes", "lista de produtos ausente ou vazia",

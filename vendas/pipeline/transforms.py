@@ -36,6 +36,7 @@ from vendas.pipeline.rules import (
     SINGLE_JSON_VALUE,
     fact_stages,
     reason_expr,
+    variant_text,
 )
 from vendas.pipeline.totals import NEW_PRODUCTS
 from vendas.spark import jvm
@@ -48,11 +49,6 @@ __all__ = [
 
 SOURCE_COLUMNS = ("key", "value", "topic", "partition", "offset", "timestamp")
 BIGINT = LongType()
-
-
-def _slow_id() -> Column:
-    """The VARIANT path's id of an order (over the facts of vendas/pipeline/rules.py)."""
-    return F.try_variant_get("_id", "$", "string")
 
 
 def _slow_items() -> Column:
@@ -95,7 +91,7 @@ def parse_orders(records: DataFrame, fast: bool = True) -> DataFrame:
         *SOURCE_COLUMNS,
         F.when(~valid_fast, reason_expr()).alias("motivo"),
         F.when(valid_fast, F.col("_fast_id"))
-        .otherwise(_slow_id()).alias(c.ID_ORDEM),
+        .otherwise(variant_text(F.col("_id"))).alias(c.ID_ORDEM),
         F.when(valid_fast, F.col("_fast_items"))
         .otherwise(_slow_items()).alias("itens"),
         F.when(valid_fast | F.col("_priced"), F.lit(0).cast(MONEY))
