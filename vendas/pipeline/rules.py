@@ -8,9 +8,11 @@ fact_stages()), so one pass tells "absent" from "malformed" and reads the canoni
 the originals' shapes. Every function on message content is a try_* form: under ANSI mode
 one bad value must never fail the query.
 
-Facts and conditions are Column expressions, not SQL text: Spark's SQL parser, cold, spent
-a measurable part of every consumer start reading them (docs/desempenho.md). They are built
-when called, since a Column needs a running session.
+Facts and conditions are Column expressions, not SQL text, and types are DataTypes, not
+type names (`try_cast(LongType())`, not `try_variant_get(v, '$', 'bigint')`: a variant cast
+is the same conversion): Spark's SQL parser, cold, spent a measurable part of every consumer
+start reading them (docs/desempenho.md). They are built when called, since a Column needs a
+running session.
 """
 
 from __future__ import annotations
@@ -22,7 +24,17 @@ from decimal import Decimal
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 from pyspark.sql.functions import col
-from pyspark.sql.types import DecimalType, IntegerType, StringType, StructField, StructType
+from pyspark.sql.types import (
+    ArrayType,
+    DecimalType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    VariantType,
+)
 
 from vendas import contract as c
 from vendas.formatting import fmt_brl, fmt_int
@@ -58,6 +70,7 @@ ITEM_TYPE = StructType([
 ])
 # Amounts are read in this type before they are checked against a type's range and cents.
 _EXACT = DecimalType(38, 10)
+_VARIANT_MAP = MapType(StringType(), VariantType())
 BOM = "\ufeff"
 # What a message may have before its JSON value (RFC 8259's whitespace).
 _JSON_WHITESPACE = " \t\r\n"
@@ -87,12 +100,12 @@ def _is_number(value: Column) -> Column:
 def _is_quantity(value: Column) -> Column:
     """A JSON integer between 1 and MAX_QUANTITY ("2", 2.5, true and 0 are not)."""
     return ((F.schema_of_variant(value) == "BIGINT")
-            & F.try_variant_get(value, "$", "bigint").between(1, MAX_QUANTITY))
+            & value.try_cast(LongType()).between(1, MAX_QUANTITY))
 
 
 def _cents(value: Column, type_: DecimalType) -> Column:
     """A numeric variant as money; null if it has fractions of a cent or does not fit."""
-    exact = F.try_variant_get(value, "$", _EXACT.simpleString())
+    exact = value.try_cast(_EXACT)
     fitted = exact.try_cast(type_)
     return F.when(_is_number(value) & (fitted.try_cast(_EXACT) == exact), fitted)
 
@@ -101,7 +114,7 @@ def _rounded_cents(value: Column, type_: DecimalType) -> Column:
     """A numeric variant rounded half up to the cent (a total summed in binary floating
     point, like 329.70000000000005, is still 329.70); null if it does not fit."""
     return F.when(_is_number(value),
-                  F.round(F.try_variant_get(value, "$", _EXACT.simpleString()), 2).try_cast(type_))
+                  F.round(value.try_cast(_EXACT), 2).try_cast(type_))
 
 
 def _field(value: Column | str, name: str) -> Column:
@@ -111,7 +124,7 @@ def _field(value: Column | str, name: str) -> Column:
 
 def variant_text(value: Column) -> Column:
     """A variant's string, null when it holds anything else."""
-    return F.try_variant_get(value, "$", "string")
+    return value.try_cast(StringType())
 
 
 def _when_present(value: Column) -> Column:
@@ -173,13 +186,11 @@ def fact_stages() -> list[dict[str, Column]]:
                          F.try_parse_json("_body"))},
         {
             "_id": _field(json, c.ID_ORDEM),
-            "_list": F.try_variant_get(json, f"$.{c.PRODUTOS_COMPRADOS}", "array<variant>"),
+            "_list": _field(json, c.PRODUTOS_COMPRADOS).try_cast(ArrayType(VariantType())),
             "_list_raw": _field(json, c.PRODUTOS_COMPRADOS),
-            "_qty": F.try_variant_get(json, f"$.{c.QUANTIDADE_POR_PRODUTO}",
-                                      "map<string,variant>"),
+            "_qty": _field(json, c.QUANTIDADE_POR_PRODUTO).try_cast(_VARIANT_MAP),
             "_prices_raw": _field(json, c.PRECO_UNITARIO_POR_PRODUTO),
-            "_prices": F.try_variant_get(json, f"$.{c.PRECO_UNITARIO_POR_PRODUTO}",
-                                         "map<string,variant>"),
+            "_prices": _field(json, c.PRECO_UNITARIO_POR_PRODUTO).try_cast(_VARIANT_MAP),
             "_total": _field(json, c.VALOR_TOTAL),
             "_date": F.coalesce(_field(json, c.DATA_HORA), _field(json, c.DATA_HORA_VENDA)),
         },
@@ -197,7 +208,7 @@ def fact_stages() -> list[dict[str, Column]]:
             # before any rule reads the items.)
             "_items": F.transform(F.transform("_list", _item_line), lambda i: F.struct(
                 i["produto"].alias("produto"), i["q"].alias("q"), i["p"].alias("p"),
-                F.try_variant_get(i["q"], "$", "int").alias("quantidade"),
+                i["q"].try_cast(IntegerType()).alias("quantidade"),
                 _cents(i["p"], PRICE).alias("preco"))),
             # The order carries unit prices: a price map (canonical) or a price on an item
             # (seed B today). Then every item must have one and the value per product is
