@@ -123,7 +123,8 @@ def _field(value: Column | str, name: str) -> Column:
 
 
 def variant_text(value: Column) -> Column:
-    """A variant's string, null when it holds anything else."""
+    """A variant as text: a string's characters, any other value's JSON text (JSON null:
+    null). Where only a string will do, the caller checks schema_of_variant first."""
     return value.try_cast(StringType())
 
 
