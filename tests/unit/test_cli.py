@@ -1,7 +1,8 @@
-"""The two CLIs' flags and help, in Portuguese; what the consumer loads to start."""
+"""The two CLIs' flags and help, in Portuguese; what the consumer loads to start, and from where."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -66,3 +67,19 @@ def test_the_consumer_loads_psycopg_only_with_a_database():
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True,
                           text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]", done.stdout
+
+
+@pytest.mark.parametrize("submitted", [True, False])
+def test_under_spark_submit_the_package_takes_the_jars_off_the_python_path(submitted, tmp_path):
+    """spark-submit puts every --packages jar on the driver's Python path; none has Python,
+    and importlib.metadata read them whole at every start."""
+    jar, archive = tmp_path / "conector.jar", tmp_path / "py-files.zip"
+    env = {key: value for key, value in os.environ.items() if key != "PYSPARK_GATEWAY_PORT"}
+    env["PYTHONPATH"] = f"{jar}:{archive}"
+    if submitted:
+        env["PYSPARK_GATEWAY_PORT"] = "1"  # what spark-submit sets for the Python driver
+    probe = "import sys, vendas; print([p for p in sys.path if p.startswith(sys.argv[1])])"
+    done = subprocess.run([sys.executable, "-c", probe, str(tmp_path)], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=60, check=True)
+    expected = [str(archive)] if submitted else [str(jar), str(archive)]
+    assert done.stdout.strip() == str(expected), done.stdout
