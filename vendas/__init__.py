@@ -12,7 +12,7 @@ def _drop_submitted_jars_from_path() -> None:
     spark-submit puts every jar that --packages resolved on the driver's Python path, for
     Python code shipped inside jars; the Kafka connector's carry none. Each is a zip that
     every later import looks into, and importlib.metadata (which crc32c calls at import)
-    reads hadoop-client-runtime's whole directory: 0.4 s of every start (bench/consumer.py).
+    reads hadoop-client-runtime's whole directory, at every start (docs/desempenho.md).
     """
     if "PYSPARK_GATEWAY_PORT" in os.environ:
         sys.path[:] = [entry for entry in sys.path if not entry.endswith(".jar")]

@@ -75,7 +75,7 @@ def test_under_spark_submit_the_package_takes_the_jars_off_the_python_path(submi
     and importlib.metadata read them whole at every start."""
     jar, archive = tmp_path / "conector.jar", tmp_path / "py-files.zip"
     env = {key: value for key, value in os.environ.items() if key != "PYSPARK_GATEWAY_PORT"}
-    env["PYTHONPATH"] = f"{jar}:{archive}"
+    env["PYTHONPATH"] = os.pathsep.join((str(jar), str(archive)))
     if submitted:
         env["PYSPARK_GATEWAY_PORT"] = "1"  # what spark-submit sets for the Python driver
     probe = "import sys, vendas; print([p for p in sys.path if p.startswith(sys.argv[1])])"

@@ -35,8 +35,8 @@ def require_jar() -> Path:
 def add_to_session(spark: SparkSession) -> None:
     """Put the jar on the session's class path (and the executors'), once per session.
 
-    What `ADD JAR` runs, without a statement for Spark's SQL parser to read: cold, that
-    cost the consumer's start ~0.2 s (bench/consumer.py). PySpark has no public call."""
+    What `ADD JAR` runs, without a statement for Spark's SQL parser to read, which cold
+    slowed the consumer's start (docs/desempenho.md). PySpark has no public call for it."""
     jar = str(require_jar())
     if spark.conf.get(_ADDED, None) != jar:
         spark._jsparkSession.sessionState().resourceLoader().addJar(jar)
