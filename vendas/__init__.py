@@ -6,6 +6,12 @@ import sys
 __version__ = "0.1.0"
 
 
+def under_spark_submit() -> bool:
+    """Whether spark-submit launched this Python driver: it sets PYSPARK_GATEWAY_PORT for
+    the driver to reach the JVM it already started."""
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
 def _drop_submitted_jars_from_path() -> None:
     """Under spark-submit, take the jars off sys.path, before anything else is imported.
 
@@ -14,7 +20,7 @@ def _drop_submitted_jars_from_path() -> None:
     every later import looks into, and importlib.metadata (which crc32c calls at import)
     reads hadoop-client-runtime's whole directory, at every start (docs/desempenho.md).
     """
-    if "PYSPARK_GATEWAY_PORT" in os.environ:
+    if under_spark_submit():
         sys.path[:] = [entry for entry in sys.path if not entry.endswith(".jar")]
 
 

@@ -20,6 +20,7 @@ from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
 from vendas import contract as c
+from vendas import under_spark_submit
 from vendas.errors import UserError
 from vendas.spark.java import java_executable
 
@@ -95,7 +96,7 @@ def _submitted_conf() -> dict[str, str]:
     SparkConf reads the submitted settings only once pyspark is connected to it, and
     pyspark has no public call that connects without creating the SparkContext itself.
     """
-    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+    if not under_spark_submit():
         return {}
     SparkContext._ensure_initialized()
     return dict(SparkConf().getAll())
