@@ -11,8 +11,9 @@ one bad value must never fail the query.
 Facts and conditions are Column expressions, not SQL text, and types are DataTypes, not
 type names (`try_cast(LongType())`, not `try_variant_get(v, '$', 'bigint')`: a variant cast
 is the same conversion): Spark's SQL parser, cold, spent a measurable part of every consumer
-start reading them (docs/desempenho.md). They are built when called, since a Column needs a
-running session.
+start reading them (docs/desempenho.md). The one name left is `_field`'s "variant": PySpark's
+variant_get takes only a name. They are built when called, since a Column needs a running
+session.
 """
 
 from __future__ import annotations
